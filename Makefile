@@ -1,0 +1,86 @@
+# Seldon Core s2i builders. `make demo` runs the main job; `make test` runs every test.
+SHELL := /bin/bash
+VERSION := $(shell cat VERSION)
+DOCKER ?= docker
+PYTHON_IMAGE ?= seldonio/seldon-core-s2i-python3:$(VERSION)
+LOCAL_BASE := seldon-s2i-base:bookworm
+BASE_IMAGE ?= $(LOCAL_BASE)
+# The host's apt sources give mmdebstrap a mirror this machine can reach.
+APT_SOURCES ?= $(firstword $(wildcard /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list))
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO_IMAGE ?= seldon-demo-model:$(VERSION)
+DEMO_PORT ?= 19000
+# The legacy builder: it needs no buildx plugin, and these Dockerfiles use nothing BuildKit adds.
+export DOCKER_BUILDKIT := 0
+
+.PHONY: help docker base-image images venv demo test test-unit lint fmt clean lock
+
+help:
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
+
+docker: ## install Debian's docker.io if absent, start dockerd if not running
+	@command -v dockerd >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io >/dev/null; }
+	@if ! $(DOCKER) info >/dev/null 2>&1; then \
+		echo "---> starting dockerd (log: /tmp/dockerd.log)"; \
+		nohup dockerd --bridge=none --iptables=false >/tmp/dockerd.log 2>&1 & \
+		for i in $$(seq 60); do $(DOCKER) info >/dev/null 2>&1 && break; sleep 1; done; \
+		$(DOCKER) info >/dev/null || { tail -20 /tmp/dockerd.log; exit 1; }; \
+	fi
+
+base-image: docker ## bootstrap Debian bookworm with mmdebstrap (skipped when present)
+	@if $(DOCKER) image inspect $(BASE_IMAGE) >/dev/null 2>&1; then \
+		echo "---> base image $(BASE_IMAGE) present"; \
+	elif [ "$(BASE_IMAGE)" != "$(LOCAL_BASE)" ]; then \
+		$(DOCKER) pull $(BASE_IMAGE); \
+	else \
+		command -v mmdebstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; }; \
+		echo "---> bootstrapping $(BASE_IMAGE) with mmdebstrap"; \
+		mmdebstrap --variant=minbase --quiet \
+			--include=python3,python3-venv,ca-certificates,tini \
+			--dpkg-opt='path-exclude=/usr/share/doc/*' --dpkg-opt='path-include=/usr/share/doc/*/copyright' \
+			--dpkg-opt='path-exclude=/usr/share/man/*' --dpkg-opt='path-exclude=/usr/share/locale/*' \
+			--customize-hook='copy-in /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs' \
+			--customize-hook='rm -rf "$$1"/var/lib/apt/lists/* "$$1"/var/cache/apt/*.bin' \
+			bookworm - $(APT_SOURCES) \
+		| $(DOCKER) import --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' - $(BASE_IMAGE); \
+	fi
+
+images: base-image ## build the builder images
+	$(DOCKER) build --network host -f Dockerfile.python3 --build-arg BASE_IMAGE=$(BASE_IMAGE) \
+		--build-arg VERSION=$(VERSION) -t $(PYTHON_IMAGE) .
+
+venv: $(VENV)/.installed ## the developer environment: tests, lint, the seldon-core client
+$(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet uv==0.13.9
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt -e '.[dev]'
+	touch $@
+
+demo: images venv ## build templates/model-template-app, serve it, show a prediction
+	$(PY) -m builders build templates/model-template-app $(PYTHON_IMAGE) $(DEMO_IMAGE)
+	$(PY) -m tests.demo $(DEMO_IMAGE) $(DEMO_PORT)
+
+test: images venv ## unit and Docker tests
+	$(PY) -m pytest
+
+test-unit: venv
+	$(PY) -m pytest -m 'not docker'
+
+lint: venv ## check only
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+fmt: venv ## rewrite
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lock: venv ## re-pin the wrapper environment of the builder image
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --no-annotate --custom-compile-command "make lock" \
+		builders/wrapper-requirements.txt <(echo pip) -o builders/wrapper-lock.txt
+
+clean: ## remove the images this repository builds (the base image stays: it is slow to make)
+	-$(DOCKER) rmi $(PYTHON_IMAGE) $(DEMO_IMAGE)
+	-$(DOCKER) image prune --force --filter label=io.openshift.s2i.build.image
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,181 @@
+"""assemble: source folder + configuration -> an application image, one logged step at a time.
+
+    config.load() -> plan() -> [copy source, requirements, project, check class] -> manifest
+
+Everything cheap is validated before anything slow: the configuration, the model file, and a static
+look at the component class all fail within a second of the build starting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from builders import __version__, component, config, installers, proc
+from builders.errors import ConfigError
+from builders.layout import IMAGE, Layout
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The dependency files found in the source, and which of them will be installed, in order."""
+
+    found: tuple[str, ...]
+    requirements: str | None
+    project: str | None
+    skipped: tuple[tuple[str, str], ...] = ()
+
+
+def plan(source: Path) -> Plan:
+    """Decide what to install. Every file present is used; nothing is silently ignored."""
+    names = ("requirements.txt", "setup.py", "pyproject.toml", "environment.yml", "environment.yaml")
+    found = tuple(n for n in names if (source / n).is_file())
+    conda = [n for n in found if n.startswith("environment.")]
+    if conda:
+        raise ConfigError(
+            f"{source / conda[0]} asks for a conda environment, which this builder version cannot "
+            "install yet",
+            "List the packages in requirements.txt instead (pip names), or remove the file.",
+        )
+    skipped: list[tuple[str, str]] = []
+    project = None
+    if "setup.py" in found:
+        project = "setup.py"
+    elif "pyproject.toml" in found:
+        if _is_project(source / "pyproject.toml"):
+            project = "pyproject.toml"
+        else:
+            skipped.append(("pyproject.toml", "it has no [project] or [build-system] table"))
+    return Plan(
+        found=found,
+        requirements="requirements.txt" if "requirements.txt" in found else None,
+        project=project,
+        skipped=tuple(skipped),
+    )
+
+
+def _is_project(path: Path) -> bool:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}", "Fix the file; `python -m tomllib` style errors name "
+            "the line."
+        ) from None
+    return "project" in data or "build-system" in data
+
+
+def assemble(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
+    os.umask(0o002)  # group 0 must be able to write: OpenShift runs images with arbitrary UIDs
+    with proc.step(f"Reading configuration (builder {__version__})"):
+        cfg = config.load(layout.source, environ)
+        for notice in cfg.notices:
+            proc.log(f"     NOTICE {notice}")
+        proc.log(
+            f"     MODEL_NAME={cfg.model_name} SERVICE_TYPE={cfg.service_type.value} "
+            f"INSTALLER={cfg.installer} PAYLOAD_PASSTHROUGH={str(cfg.payload_passthrough).lower()}"
+        )
+        component.check_source(config.module_file(layout.source, cfg), cfg)
+        deps = plan(layout.source)
+        proc.log(f"     dependency files found: {', '.join(deps.found) or 'none'}")
+        for name, why in deps.skipped:
+            proc.log(f"     not installing {name}: {why}")
+
+    if layout.artifacts.is_dir() and any(layout.artifacts.iterdir()):
+        proc.log(f"---> Previous build artifacts in {layout.artifacts} are not reused by this version")
+
+    with proc.step(f"Copying source from {layout.source} to {layout.app_dir}"):
+        shutil.copytree(layout.source, layout.app_dir, symlinks=True, dirs_exist_ok=True)
+
+    with tempfile.TemporaryDirectory(prefix="s2i-build-") as scratch:
+        _install(cfg, deps, layout, environ, Path(scratch))
+
+    with proc.step(f"Checking that {cfg.model_name} imports and serves {cfg.service_type.value}"):
+        methods = component.check_import(str(layout.python), layout.app_dir, cfg)
+        proc.log(f"     {cfg.class_name} provides: {', '.join(methods)}")
+
+    with proc.step(f"Recording installed packages in {layout.lock}"):
+        frozen = proc.run(
+            installers.freeze(cfg.installer, str(layout.uv), str(layout.python)), quiet=True
+        )
+        layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
+        proc.log(f"     {len(frozen.split())} packages installed")
+
+    layout.manifest.write_text(
+        json.dumps(
+            {
+                "builder_version": __version__,
+                "model_name": cfg.model_name,
+                "service_type": cfg.service_type.value,
+                "wrapper_service_type": cfg.service_type.wrapper_name,
+                "payload_passthrough": cfg.payload_passthrough,
+                "persistence": cfg.persistence,
+            },
+            indent=2,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    _make_group_writable(layout.app_root)
+    shutil.rmtree(layout.source, ignore_errors=True)  # keeps the committed layer small under s2i
+    proc.log(f"---> Build of {cfg.model_name} complete")
+
+
+def _install(
+    cfg: config.BuildConfig, deps: Plan, layout: Layout, environ: Mapping[str, str], scratch: Path
+) -> None:
+    constraints = []
+    find_links: list[str] = []
+    pins = installers.wheel_pins(layout.wheels) if layout.wheels.is_dir() else []
+    if pins:
+        pinned = scratch / "wheel-pins.txt"
+        pinned.write_text("\n".join(pins) + "\n", encoding="utf-8")
+        constraints.append(str(pinned))
+        find_links.append(str(layout.wheels))
+        proc.log(f"---> Using {len(pins)} wheels from {layout.wheels} before any index")
+    base = installers.InstallRequest(
+        python=str(layout.python),
+        requirement_files=(str(layout.wrapper),),
+        constraint_files=tuple(constraints),
+        find_links=tuple(find_links),
+        extra_index_urls=cfg.extra_index_urls,
+        trusted_hosts=cfg.trusted_hosts,
+    )
+    env = dict(environ)
+    env.update(UV_CACHE_DIR=str(scratch / "uv-cache"), UV_LINK_MODE="copy", UV_PYTHON_DOWNLOADS="never")
+    secrets = [u.split("@")[0] for u in cfg.extra_index_urls if "@" in u]
+    if deps.requirements:
+        with proc.step(f"Installing {deps.requirements} with {cfg.installer}"):
+            request = replace(
+                base, requirement_files=(*base.requirement_files, str(layout.app_dir / deps.requirements))
+            )
+            proc.run(installers.install(cfg.installer, str(layout.uv), request), env=env,
+                     cwd=layout.app_dir, redact=secrets)
+    if deps.project:
+        with proc.step(f"Installing the project ({deps.project}) with {cfg.installer}"):
+            request = replace(base, packages=(str(layout.app_dir),))
+            proc.run(installers.install(cfg.installer, str(layout.uv), request), env=env,
+                     cwd=layout.app_dir, redact=secrets)
+    if not deps.requirements and not deps.project:
+        proc.log("---> No dependency files: using the preinstalled seldon-core environment as is")
+
+
+def _make_group_writable(root: Path) -> None:
+    for directory, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            path = os.path.join(directory, name)
+            if os.path.islink(path):
+                continue
+            mode = os.stat(path).st_mode
+            extra = 0o070 if os.path.isdir(path) else (0o060 | (0o010 if mode & 0o100 else 0))
+            if mode & extra != extra:
+                try:
+                    os.chmod(path, mode | extra)
+                except PermissionError:
+                    pass  # files the builder image installed as another owner stay as they are

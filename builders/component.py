@@ -1,0 +1,120 @@
+"""Checks that the user's component class exists and has what its SERVICE_TYPE needs.
+
+Two passes. `check_source` reads the file with `ast` before anything is installed, so a syntax error, a
+missing class or a missing method fails the build in seconds. It only decides what it can see: a class
+with base classes other than `object` may inherit its methods, so `check_import` settles those after
+the dependencies are installed, by importing the class in the application interpreter.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+from builders import proc
+from builders.config import BuildConfig
+from builders.errors import ComponentError, StepError
+
+PROBE = Path(__file__).with_name("probe.py")
+
+
+def _missing(config: BuildConfig, methods: set[str]) -> list[tuple[str, ...]]:
+    return [group for group in config.service_type.required_methods if not methods & set(group)]
+
+
+def _method_error(config: BuildConfig, where: str, groups: list[tuple[str, ...]]) -> ComponentError:
+    wanted = " and ".join(" or ".join(f"{m}()" for m in group) for group in groups)
+    return ComponentError(
+        f"class {config.class_name} in {where} has no {wanted}, which SERVICE_TYPE="
+        f"{config.service_type.value} needs",
+        f"Add the method to {config.class_name}, or set SERVICE_TYPE to the component type the class "
+        "implements (MODEL: predict, ROUTER: route, TRANSFORMER: transform_input, OUTPUT_TRANSFORMER: "
+        "transform_output, COMBINER: aggregate, OUTLIER_DETECTOR: score or transform_input).",
+    )
+
+
+def check_source(path: Path, config: BuildConfig) -> None:
+    try:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    except SyntaxError as exc:
+        raise ComponentError(
+            f"{path} line {exc.lineno}: syntax error: {exc.msg}",
+            f"Fix the syntax of {path.name}; `python -m py_compile {path.name}` shows the same error.",
+        ) from None
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+    node = classes.get(config.class_name)
+    if node is None:
+        if _binds_name(tree, config.class_name):
+            return  # imported or assigned at module level: only the import check can tell
+        raise ComponentError(
+            f"{path} defines no class {config.class_name} (MODEL_NAME={config.model_name!r})"
+            + (f"; it defines {', '.join(sorted(classes))}" if classes else ""),
+            f"Name the class {config.class_name}, or set MODEL_NAME to the class your file defines.",
+        )
+    if any(not (isinstance(b, ast.Name) and b.id == "object") for b in node.bases):
+        return  # methods may be inherited
+    methods = {
+        item.name
+        for item in node.body
+        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    methods |= {
+        t.id
+        for item in node.body
+        if isinstance(item, ast.Assign)
+        for t in item.targets
+        if isinstance(t, ast.Name)
+    }
+    missing = _missing(config, methods)
+    if missing:
+        raise _method_error(config, f"{path} line {node.lineno}", missing)
+
+
+def _binds_name(tree: ast.Module, name: str) -> bool:
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((a.asname or a.name.split(".")[0]) == name for a in node.names):
+                return True
+        elif isinstance(node, ast.Assign):
+            if any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                return True
+    return False
+
+
+def check_import(python: str, app_dir: Path, config: BuildConfig) -> list[str]:
+    """Import the class with the application interpreter; return its public methods."""
+    try:
+        output = proc.run([python, str(PROBE), config.model_name], cwd=app_dir, quiet=True)
+    except StepError as exc:
+        raise StepError(
+            f"importing {config.model_name} with {python} crashed the interpreter: {exc.what}",
+            "Run `python -c 'import "
+            + config.module
+            + "'` in your source folder with the same dependencies to reproduce it.",
+        ) from None
+    result = json.loads(output.strip().splitlines()[-1])
+    error = result.get("error")
+    where = f"{result.get('file')}" + (f" line {result['line']}" if result.get("line") else "")
+    if error == "syntax":
+        raise ComponentError(
+            f"{where}: syntax error: {result['detail']}", "Fix the syntax error in that file."
+        )
+    if error == "import":
+        raise ComponentError(
+            f"importing {config.module} failed at {where}: {result['detail']}",
+            "Add the missing package to requirements.txt (or setup.py / pyproject.toml), or fix the "
+            "import in your code; the builder imports your class exactly as the server will.",
+        )
+    if error == "class":
+        classes = result.get("classes") or []
+        raise ComponentError(
+            f"{where}: {result['detail']}"
+            + (f" (classes there: {', '.join(classes)})" if classes else ""),
+            f"Set MODEL_NAME to the class the server should load, or define {config.class_name}.",
+        )
+    methods: list[str] = result["methods"]
+    missing = _missing(config, set(methods))
+    if missing:
+        raise _method_error(config, where, missing)
+    return methods

@@ -1,0 +1,205 @@
+"""`python -m builders build SRC BUILDER IMAGE`: the s2i build contract, for machines without s2i.
+
+It drives the builder image exactly as `s2i build` does in docker mode: create a container from the
+builder running `assemble` as the image's user, upload the source to /tmp/src (owned by 1001:0) and any
+previous artifacts to /tmp/artifacts as a tar stream, start it, and commit it with the `run` script as
+CMD. `.s2i/environment` and `-e` values become the container's (and so the image's) environment.
+
+Why not `docker build`: a Dockerfile cannot bring a folder in for one RUN without BuildKit's
+`--mount`, and s2i's own --as-dockerfile output COPYs injected folders and deletes them in a later
+layer, so they stay in the image. Here `-i DIR:DEST` is a read-only bind mount of the assemble
+container: present while assemble runs, absent from the committed layer, and the user's folder cannot
+be changed by the build. It also needs nothing beyond the plain Docker engine API.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tarfile
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builders import config, proc
+from builders.errors import BuilderError, ConfigError, StepError
+
+SCRIPTS_LABEL = "io.openshift.s2i.scripts-url"
+DESTINATION_LABEL = "io.openshift.s2i.destination"
+DEFAULT_SCRIPTS = "/usr/libexec/s2i"  # s2i's own default, used when the label is absent
+UPLOAD_UID, UPLOAD_GID = 1001, 0
+
+
+class AssembleFailed(StepError):
+    def __init__(self, image: str, status: int) -> None:
+        super().__init__(
+            f"assemble failed with status {status}; no image {image} was created",
+            "The ERROR and TIP lines above say what to fix.",
+        )
+        # assemble exits 2 for bad configuration and 1 for a failed step; keep that distinction.
+        self.exit_code = status if status in (1, 2) else 1
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    source: Path
+    builder: str
+    image: str
+    env: tuple[tuple[str, str], ...] = ()
+    injections: tuple[tuple[Path, str], ...] = ()
+    incremental: bool = False
+    network: str = "host"
+    docker: str = "docker"
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def parse_env_args(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for value in values:
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"-e {value!r} is not KEY=VALUE", "Write -e MODEL_NAME=MyModel.")
+        pairs.append((key, val))
+    return tuple(pairs)
+
+
+def parse_injections(values: Iterable[str]) -> tuple[tuple[Path, str], ...]:
+    result = []
+    for value in values:
+        host, sep, dest = value.rpartition(":")
+        if not sep or not host or not dest.startswith("/"):
+            raise ConfigError(
+                f"-i {value!r} is not HOST_DIR:/absolute/destination", "Write -i ./wheels:/whl."
+            )
+        path = Path(host).resolve()
+        if not path.is_dir():
+            raise ConfigError(f"-i {value!r}: {path} is not a folder", "Inject an existing folder.")
+        result.append((path, dest))
+    return tuple(result)
+
+
+def source_tar(source: Path, artifacts: bytes | None) -> bytes:
+    """The upload: src/... (and artifacts/...) owned by 1001:0, as s2i's tar upload does."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+
+        def owned(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+            if info.name == "src/.git" or info.name.startswith("src/.git/"):
+                return None  # a checkout's history is not part of the application
+            info.uid, info.gid, info.uname, info.gname = UPLOAD_UID, UPLOAD_GID, "", ""
+            info.mode |= 0o060 if not info.isdir() else 0o070
+            return info
+
+        tar.add(source, arcname="src", filter=owned)
+        if artifacts is not None:
+            directory = tarfile.TarInfo("artifacts")
+            directory.type, directory.mode = tarfile.DIRTYPE, 0o775
+            directory.uid, directory.gid = UPLOAD_UID, UPLOAD_GID
+            tar.addfile(directory)
+            with tarfile.open(fileobj=io.BytesIO(artifacts), mode="r|*") as previous:
+                for member in previous:
+                    fileobj = previous.extractfile(member) if member.isfile() else None
+                    member.name = f"artifacts/{member.name.lstrip('./')}".rstrip("/")
+                    member.uid, member.gid, member.uname, member.gname = UPLOAD_UID, UPLOAD_GID, "", ""
+                    tar.addfile(member, fileobj)
+    return buffer.getvalue()
+
+
+def _inspect(docker: str, image: str) -> dict[str, object] | None:
+    try:
+        raw = proc.output([docker, "image", "inspect", image])
+    except BuilderError:
+        return None
+    data: list[dict[str, object]] = json.loads(raw)
+    return data[0]
+
+
+def _scripts_dir(builder_info: dict[str, object]) -> str:
+    labels = (builder_info.get("Config") or {}).get("Labels") or {}  # type: ignore[union-attr]
+    url = str(labels.get(SCRIPTS_LABEL, "")) or f"image://{DEFAULT_SCRIPTS}"
+    if not url.startswith("image://"):
+        raise ConfigError(
+            f"builder label {SCRIPTS_LABEL}={url!r} is not an image:// URL",
+            "This command runs scripts from inside the builder image only.",
+        )
+    return url[len("image://") :]
+
+
+def build(request: BuildRequest) -> None:
+    docker = request.docker
+    source = request.source.resolve()
+    if not source.is_dir():
+        raise ConfigError(f"source folder {source} does not exist", "Pass the folder holding your model.")
+    env = {**config.read_env_file(source), **dict(request.env)}
+    builder_info = _inspect(docker, request.builder)
+    if builder_info is None:
+        raise ConfigError(
+            f"builder image {request.builder} is not present in the Docker engine",
+            "Build it with `make images`, or pull it.",
+        )
+    scripts = _scripts_dir(builder_info)
+
+    artifacts = None
+    if request.incremental and _inspect(docker, request.image) is not None:
+        with proc.step(f"Saving artifacts from the previous {request.image}"):
+            artifacts = proc.output(
+                [docker, "run", "--rm", "--network", request.network, request.image, f"{scripts}/save-artifacts"]
+            )
+            proc.log(f"     {len(artifacts)} bytes")
+
+    create = [docker, "create", "--network", request.network, "--user", f"{UPLOAD_UID}"]
+    for key, value in env.items():
+        create += ["--env", f"{key}={value}"]
+    for host, dest in request.injections:
+        create += ["--volume", f"{host}:{dest}:ro"]
+    create += [request.builder, f"{scripts}/assemble"]
+    container = proc.output(create).decode().strip()
+    try:
+        proc.output([docker, "cp", "-", f"{container}:/tmp"], stdin=source_tar(source, artifacts))
+        started = time.monotonic()
+        try:
+            proc.run([docker, "start", "--attach", container], prefix="")
+        except StepError:
+            pass  # the status below is what counts; assemble already printed why
+        status = int(proc.output([docker, "wait", container]).decode().strip() or "1")
+        if status != 0:
+            raise AssembleFailed(request.image, status)
+        changes = [f'CMD ["{scripts}/run"]', f"USER {UPLOAD_UID}"]
+        labels = {
+            "io.openshift.s2i.build.image": request.builder,
+            "io.openshift.s2i.build.source-location": str(source),
+            **request.labels,
+        }
+        changes += [f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()]
+        commit = [docker, "commit"]
+        for change in changes:
+            commit += ["--change", change]
+        proc.output(commit + [container, request.image])
+        proc.log(f"---> Built {request.image} in {time.monotonic() - started:.1f}s")
+    finally:
+        proc.output([docker, "rm", "--force", "--volumes", container])
+
+
+def run_cli(
+    source: str,
+    builder: str,
+    image: str,
+    env: Sequence[str],
+    inject: Sequence[str],
+    incremental: bool,
+    network: str,
+) -> None:
+    build(
+        BuildRequest(
+            source=Path(source),
+            builder=builder,
+            image=image,
+            env=parse_env_args(env),
+            injections=parse_injections(inject),
+            incremental=incremental,
+            network=network,
+            docker=os.environ.get("DOCKER", "docker"),
+        )
+    )

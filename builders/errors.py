@@ -1,0 +1,76 @@
+"""The one exception tree of the builders package.
+
+Every error carries structured fields and renders its own message: `what` says what happened (naming
+the file, variable and value), `tip` says what to do. Only `builders.__main__` prints them and picks the
+exit code: 2 for bad configuration, 1 for a failed build step.
+"""
+
+from __future__ import annotations
+
+
+class BuilderError(Exception):
+    """Base class. `exit_code` is what `python -m builders` exits with."""
+
+    exit_code = 1
+
+    def __init__(self, what: str, tip: str = "") -> None:
+        super().__init__(what)
+        self.what = what
+        self.tip = tip
+
+    def __str__(self) -> str:
+        return self.what
+
+
+class ConfigError(BuilderError):
+    """The source folder or the build environment is wrong; nothing slow has run yet."""
+
+    exit_code = 2
+
+
+class EnvironmentFileError(ConfigError):
+    """A line of `.s2i/environment` cannot be parsed."""
+
+    def __init__(self, path: str, lineno: int, line: str) -> None:
+        super().__init__(
+            f"{path} line {lineno}: {line.strip()!r} is not a KEY=VALUE assignment",
+            "Write one KEY=VALUE per line (for example MODEL_NAME=MyModel); lines starting with # are "
+            "comments.",
+        )
+        self.path = path
+        self.lineno = lineno
+
+
+class InvalidValueError(ConfigError):
+    """A variable holds a value the builder does not accept."""
+
+    def __init__(self, key: str, value: str, allowed: str, source: str) -> None:
+        super().__init__(
+            f"{key}={value!r} (from {source}) is not valid: allowed values are {allowed}",
+            f"Set {key} in .s2i/environment or with `-e {key}=...` to one of: {allowed}.",
+        )
+        self.key = key
+        self.value = value
+
+
+class ComponentError(ConfigError):
+    """The user's component class cannot be found, imported, or lacks a method."""
+
+
+class StepError(BuilderError):
+    """A build step (an installer, a copy, a hook) failed."""
+
+
+class CommandError(StepError):
+    """A subprocess exited non-zero."""
+
+    def __init__(self, argv: list[str], returncode: int, output_tail: str, tip: str = "") -> None:
+        shown = " ".join(argv)
+        super().__init__(
+            f"`{shown}` exited with status {returncode}"
+            + (f"; its last output was:\n{output_tail}" if output_tail else ""),
+            tip or "Read the command's output above; the first error it printed is usually the cause.",
+        )
+        self.argv = argv
+        self.returncode = returncode
+        self.output_tail = output_tail

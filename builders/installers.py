@@ -1,0 +1,80 @@
+"""Installer command lines, as pure functions of an InstallRequest (unit tests pin them exactly)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# A wheel file name: {distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl
+_WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+
+
+@dataclass(frozen=True)
+class InstallRequest:
+    python: str
+    requirement_files: tuple[str, ...] = ()
+    packages: tuple[str, ...] = ()
+    constraint_files: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    extra_index_urls: tuple[str, ...] = ()
+    trusted_hosts: tuple[str, ...] = ()
+
+
+def _common(request: InstallRequest, trusted_flag: str) -> list[str]:
+    argv: list[str] = []
+    for location in request.find_links:
+        argv += ["--find-links", location]
+    for url in request.extra_index_urls:
+        argv += ["--extra-index-url", url]
+    for host in request.trusted_hosts:
+        argv += [trusted_flag, host]
+    for path in request.constraint_files:
+        argv += ["-c", path]
+    for path in request.requirement_files:
+        argv += ["-r", path]
+    return argv + list(request.packages)
+
+
+def uv_install(uv: str, request: InstallRequest) -> list[str]:
+    """`uv pip install` into the interpreter's environment; uv's flag for --trusted-host differs."""
+    return [uv, "pip", "install", "--python", request.python] + _common(
+        request, "--allow-insecure-host"
+    )
+
+
+def pip_install(request: InstallRequest) -> list[str]:
+    return [
+        request.python,
+        "-m",
+        "pip",
+        "install",
+        "--no-cache-dir",
+        "--no-input",
+        "--progress-bar",
+        "off",
+    ] + _common(request, "--trusted-host")
+
+
+def install(installer: str, uv: str, request: InstallRequest) -> list[str]:
+    return uv_install(uv, request) if installer == "uv" else pip_install(request)
+
+
+def freeze(installer: str, uv: str, python: str) -> list[str]:
+    if installer == "uv":
+        return [uv, "pip", "freeze", "--python", python]
+    return [python, "-m", "pip", "freeze", "--all"]
+
+
+def wheel_pins(wheel_dir: Path) -> list[str]:
+    """`name==version` for every wheel in an injected folder.
+
+    Used as constraints next to `--find-links`, so a wheel at /whl wins over a newer release on an
+    index: installers otherwise pick the highest version wherever it is.
+    """
+    pins = []
+    for wheel in sorted(wheel_dir.glob("*.whl")):
+        match = _WHEEL.match(wheel.name)
+        if match:
+            pins.append(f"{match['name'].replace('_', '-').lower()}=={match['version']}")
+    return pins

@@ -1,0 +1,41 @@
+"""Where things live inside the builder image and the images it builds (one place, documented)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Layout:
+    source: Path = Path("/tmp/src")  # s2i puts the source here (io.openshift.s2i.destination=/tmp)
+    artifacts: Path = Path("/tmp/artifacts")  # s2i unpacks save-artifacts' stream here
+    wheels: Path = Path("/whl")  # `s2i build -i ./wheels:/whl`
+    app_root: Path = Path("/opt/app-root")  # the application virtualenv
+    tools: Path = Path("/opt/s2i/tools")  # the builder's own environment (never shared)
+    wrapper: Path = Path("/opt/s2i/wrapper-requirements.txt")  # keeps seldon-core working
+
+    @property
+    def app_dir(self) -> Path:
+        return self.app_root / "src"
+
+    @property
+    def python(self) -> Path:
+        return self.app_root / "bin" / "python"
+
+    @property
+    def uv(self) -> Path:
+        return self.tools / "bin" / "uv"
+
+    @property
+    def manifest(self) -> Path:
+        """What assemble decided, read by `run` so the configuration is parsed once."""
+        return self.app_root / "s2i-manifest.json"
+
+    @property
+    def lock(self) -> Path:
+        """The exact installed set (`name==version` per line), to rebuild an image identically."""
+        return self.app_root / "requirements.lock"
+
+
+IMAGE = Layout()

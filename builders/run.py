@@ -1,0 +1,75 @@
+"""run: the manifest assemble wrote + the runtime environment -> seldon-core-microservice, exec'd.
+
+The wrapper reads most of its settings (GUNICORN_*, GRPC_*, PAYLOAD_PASSTHROUGH, SELDON_LOG_LEVEL,
+PREDICTIVE_UNIT_PARAMETERS, ...) from the environment itself, so those pass through untouched; the
+argv names what the builder decided plus the three ports, so `ps` shows what is being served.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from builders import proc
+from builders.errors import ConfigError
+from builders.layout import IMAGE, Layout
+
+DEFAULT_PORTS = {
+    "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": ("--http-port", "9000"),
+    "PREDICTIVE_UNIT_GRPC_SERVICE_PORT": ("--grpc-port", "9500"),
+    "PREDICTIVE_UNIT_METRICS_SERVICE_PORT": ("--metrics-port", "6000"),
+}
+
+
+def read_manifest(layout: Layout = IMAGE) -> dict[str, Any]:
+    try:
+        data: dict[str, Any] = json.loads(layout.manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{layout.manifest} is missing: this image was not assembled by the builder",
+            "Build the image with `s2i build <src> <builder> <image>` before running it.",
+        ) from None
+    return data
+
+
+def microservice_argv(manifest: Mapping[str, Any], environ: Mapping[str, str], app_root: Path) -> list[str]:
+    """The seldon-core-microservice command line. Pure: unit tests pin it exactly."""
+    argv = [
+        str(app_root / "bin" / "seldon-core-microservice"),
+        manifest["model_name"],
+        "--service-type",
+        manifest["wrapper_service_type"],
+    ]
+    for variable, (flag, default) in DEFAULT_PORTS.items():
+        value = environ.get(variable, "") or default
+        if not value.isdigit():
+            raise ConfigError(
+                f"{variable}={value!r} is not a port number", f"Set {variable} to a number like {default}."
+            )
+        argv += [flag, value]
+    if manifest.get("persistence"):
+        argv += ["--persistence", "1"]
+    return argv
+
+
+def child_environment(manifest: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+    env = dict(environ)
+    # PAYLOAD_PASSTHROUGH given at build time holds unless the runtime overrides it.
+    env.setdefault("PAYLOAD_PASSTHROUGH", "true" if manifest.get("payload_passthrough") else "false")
+    return env
+
+
+def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
+    manifest = read_manifest(layout)
+    env = child_environment(manifest, environ)
+    os.chdir(layout.app_dir)
+    hook = layout.app_dir / "before-run"
+    if hook.is_file() and os.access(hook, os.X_OK):
+        proc.log(f"---> Running {hook}")
+        proc.run([str(hook)], env=env, cwd=layout.app_dir)
+    argv = microservice_argv(manifest, env, layout.app_root)
+    proc.log("---> Serving: " + " ".join(argv))
+    os.execvpe(argv[0], argv, env)

@@ -1,0 +1,56 @@
+"""The text `s2i usage <builder>` prints."""
+
+from __future__ import annotations
+
+from builders import __version__
+
+IMAGE_NAME = "seldonio/seldon-core-s2i-python3"
+
+TEXT = """\
+Seldon Core Python builder {version} (seldon-core 1.18.2 wrapper, Python 3.11)
+
+Build a Seldon microservice image from a folder of Python source:
+
+  s2i build ./my-model {image}:{version} my-model:0.1
+  docker run --rm -p 9000:9000 -p 9500:9500 -p 6000:6000 my-model:0.1
+
+The source folder holds:
+  MyModel.py            defines class MyModel (file and class share MODEL_NAME)
+  .s2i/environment      MODEL_NAME=MyModel, SERVICE_TYPE=MODEL, ... (one KEY=VALUE a line)
+  requirements.txt      optional: pip requirements, installed first
+  setup.py / pyproject.toml   optional: the folder as a package, installed after requirements.txt
+  before-run            optional: an executable run before the server starts
+
+Build variables (.s2i/environment or `s2i build -e KEY=VALUE`):
+  MODEL_NAME            required. MyModel, or package.module.MyModel
+  SERVICE_TYPE          MODEL (default), ROUTER, TRANSFORMER, OUTPUT_TRANSFORMER, COMBINER,
+                        OUTLIER_DETECTOR. The class needs, in order: predict, route,
+                        transform_input, transform_output, aggregate, score or transform_input
+  PAYLOAD_PASSTHROUGH   false (default) or true: hand the raw request payload to the class
+  EXTRA_INDEX_URL       extra package index(es), space separated. Pass it with -e, not in the
+                        source folder; a password in it stays in the image configuration
+  PIP_TRUSTED_HOST      host(s) allowed without a valid TLS certificate
+  INSTALLER             uv (default) or pip
+  PERSISTENCE, API_TYPE legacy: accepted with a notice, not needed
+
+Local wheels: `s2i build -i ./wheels:/whl ...` installs wheels found there before any index.
+
+Runtime variables (docker run -e, or the SeldonDeployment):
+  PREDICTIVE_UNIT_HTTP_SERVICE_PORT     REST port, default 9000
+  PREDICTIVE_UNIT_GRPC_SERVICE_PORT     gRPC port, default 9500
+  PREDICTIVE_UNIT_METRICS_SERVICE_PORT  Prometheus /metrics port, default 6000
+  PREDICTIVE_UNIT_PARAMETERS            JSON list of class parameters
+  GUNICORN_WORKERS, GUNICORN_THREADS, GRPC_WORKERS, GRPC_THREADS, GUNICORN_MAX_REQUESTS,
+  SELDON_LOG_LEVEL, PAYLOAD_PASSTHROUGH and every other seldon-core wrapper variable pass through.
+
+Try it:
+  curl -s -H 'Content-Type: application/json' \\
+       -d '{{"data": {{"ndarray": [[1.0, 2.0, 3.0]]}}}}' \\
+       http://127.0.0.1:9000/api/v1.0/predictions
+  curl -s http://127.0.0.1:9000/health/ping
+  curl -s http://127.0.0.1:6000/metrics
+"""
+
+
+def text() -> str:
+    return TEXT.format(version=__version__, image=IMAGE_NAME)

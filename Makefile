@@ -10,7 +10,6 @@ APT_SOURCES ?= $(firstword $(wildcard /etc/apt/sources.list.d/debian.sources /et
 VENV := .venv
 PY := $(VENV)/bin/python
 DEMO_IMAGE ?= seldon-demo-model:$(VERSION)
-DEMO_PORT ?= 19000
 # The legacy builder: it needs no buildx plugin, and these Dockerfiles use nothing BuildKit adds.
 export DOCKER_BUILDKIT := 0
 
@@ -59,7 +58,7 @@ $(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt
 
 demo: images venv ## build templates/model-template-app, serve it, show a prediction
 	$(PY) -m builders build templates/model-template-app $(PYTHON_IMAGE) $(DEMO_IMAGE)
-	$(PY) -m tests.demo $(DEMO_IMAGE) $(DEMO_PORT)
+	$(PY) -m tests.demo $(DEMO_IMAGE)
 
 test: images venv ## unit and Docker tests
 	$(PY) -m pytest

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builders import __version__, component, config, installers, proc
-from builders.errors import ConfigError
+from builders.errors import ConfigError, StepError
 from builders.layout import IMAGE, Layout
 
 
@@ -152,16 +152,11 @@ def _install(
     secrets = [u.split("@")[0] for u in cfg.extra_index_urls if "@" in u]
     if deps.requirements:
         with proc.step(f"Installing {deps.requirements} with {cfg.installer}"):
-            request = replace(
-                base, requirement_files=(*base.requirement_files, str(layout.app_dir / deps.requirements))
-            )
-            proc.run(installers.install(cfg.installer, str(layout.uv), request), env=env,
-                     cwd=layout.app_dir, redact=secrets)
+            requirements = (*base.requirement_files, str(layout.app_dir / deps.requirements))
+            _install_one(cfg, layout, replace(base, requirement_files=requirements), env, secrets)
     if deps.project:
         with proc.step(f"Installing the project ({deps.project}) with {cfg.installer}"):
-            request = replace(base, packages=(str(layout.app_dir),))
-            proc.run(installers.install(cfg.installer, str(layout.uv), request), env=env,
-                     cwd=layout.app_dir, redact=secrets)
+            _install_one(cfg, layout, replace(base, packages=(str(layout.app_dir),)), env, secrets)
     if not deps.requirements and not deps.project:
         proc.log("---> No dependency files: using the preinstalled seldon-core environment as is")
 
@@ -179,3 +174,23 @@ def _make_group_writable(root: Path) -> None:
                     os.chmod(path, mode | extra)
                 except PermissionError:
                     pass  # files the builder image installed as another owner stay as they are
+
+
+def _install_one(
+    cfg: config.BuildConfig,
+    layout: Layout,
+    request: installers.InstallRequest,
+    env: Mapping[str, str],
+    secrets: list[str],
+) -> None:
+    """Try without any index first: when the preinstalled environment and /whl already satisfy
+    everything, the build needs no network (and takes milliseconds). Otherwise use the index."""
+    uv = str(layout.uv)
+    try:
+        proc.run(installers.install(cfg.installer, uv, replace(request, offline=True)), env=env,
+                 cwd=layout.app_dir, redact=secrets, quiet=True)
+        proc.log("     satisfied by installed packages and local wheels: no index used")
+        return
+    except StepError:
+        proc.log("     not everything is installed or in local wheels: resolving against the index")
+    proc.run(installers.install(cfg.installer, uv, request), env=env, cwd=layout.app_dir, redact=secrets)

@@ -19,10 +19,11 @@ class InstallRequest:
     find_links: tuple[str, ...] = ()
     extra_index_urls: tuple[str, ...] = ()
     trusted_hosts: tuple[str, ...] = ()
+    offline: bool = False  # installed packages and find-links only, no index
 
 
-def _common(request: InstallRequest, trusted_flag: str) -> list[str]:
-    argv: list[str] = []
+def _common(request: InstallRequest, trusted_flag: str, offline_flag: str) -> list[str]:
+    argv: list[str] = [offline_flag] if request.offline else []
     for location in request.find_links:
         argv += ["--find-links", location]
     for url in request.extra_index_urls:
@@ -39,7 +40,7 @@ def _common(request: InstallRequest, trusted_flag: str) -> list[str]:
 def uv_install(uv: str, request: InstallRequest) -> list[str]:
     """`uv pip install` into the interpreter's environment; uv's flag for --trusted-host differs."""
     return [uv, "pip", "install", "--python", request.python] + _common(
-        request, "--allow-insecure-host"
+        request, "--allow-insecure-host", "--offline"
     )
 
 
@@ -53,7 +54,7 @@ def pip_install(request: InstallRequest) -> list[str]:
         "--no-input",
         "--progress-bar",
         "off",
-    ] + _common(request, "--trusted-host")
+    ] + _common(request, "--trusted-host", "--no-index")
 
 
 def install(installer: str, uv: str, request: InstallRequest) -> list[str]:

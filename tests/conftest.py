@@ -1,0 +1,47 @@
+"""Shared fixtures. Docker tests skip (with the reason) where no engine runs, except in CI
+(CI=true), where a missing engine is a failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+
+import pytest
+
+from tests import harness
+
+
+@pytest.fixture(autouse=True)
+def _no_pip_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A developer's own PIP_*/UV_* settings must not leak into what the tests run.
+    for key in list(os.environ):
+        if key.startswith(("PIP_", "UV_")):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def docker_engine() -> None:
+    problem = harness.docker_available()
+    if problem is None:
+        return
+    message = f"Docker engine unavailable ({problem}); `make docker` installs and starts one"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def python3_builder(docker_engine: None) -> str:
+    """The builder image, built once per session (`make images` is a cached no-op when current)."""
+    if not harness.image_exists(harness.PYTHON3_BUILDER):
+        subprocess.run(["make", "images"], cwd=harness.ROOT, check=True)
+    return harness.PYTHON3_BUILDER
+
+
+@pytest.fixture(scope="session")
+def model_template_image(python3_builder: str) -> Iterator[str]:
+    image = harness.unique_tag("model-template")
+    harness.build_ok(harness.TEMPLATES / "model-template-app", image, builder=python3_builder)
+    yield image
+    harness.docker("rmi", "--force", image, check=False)

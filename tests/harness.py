@@ -1,0 +1,201 @@
+"""Driving Docker for the tests, the demo and the benchmark: build with the s2i contract, serve, call.
+
+Every container runs with `--network host` (these machines have no bridge) on ports picked free on
+127.0.0.1, so tests can run side by side and traffic never leaves the machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+TEMPLATES = ROOT / "templates"
+VERSION = (ROOT / "VERSION").read_text().strip()
+PYTHON3_BUILDER = os.environ.get("PYTHON_IMAGE", f"seldonio/seldon-core-s2i-python3:{VERSION}")
+DOCKER = os.environ.get("DOCKER", "docker")
+
+
+def docker(*args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([DOCKER, *args], capture_output=True, check=check, input=input)
+
+
+def docker_available() -> str | None:
+    """None when an engine answers, else why not."""
+    if shutil.which(DOCKER) is None:
+        return f"no `{DOCKER}` command"
+    result = subprocess.run([DOCKER, "info"], capture_output=True, text=True)
+    return None if result.returncode == 0 else result.stderr.strip().splitlines()[-1]
+
+
+def image_exists(image: str) -> bool:
+    return docker("image", "inspect", image, check=False).returncode == 0
+
+
+def unique_tag(stem: str) -> str:
+    return f"s2i-test-{stem}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class BuildResult:
+    returncode: int
+    log: str
+    seconds: float
+    image: str
+
+
+def build(
+    source: Path,
+    image: str,
+    builder: str = PYTHON3_BUILDER,
+    env: Mapping[str, str] | None = None,
+    inject: Sequence[str] = (),
+    incremental: bool = False,
+    network: str = "host",
+) -> BuildResult:
+    """`python -m builders build`, the s2i docker-mode contract; returns exit code and whole log."""
+    argv = [sys.executable, "-m", "builders", "build", str(source), builder, image, "--network", network]
+    for key, value in (env or {}).items():
+        argv += ["-e", f"{key}={value}"]
+    for item in inject:
+        argv += ["-i", item]
+    if incremental:
+        argv.append("--incremental")
+    started = time.monotonic()
+    result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)
+    return BuildResult(result.returncode, result.stdout + result.stderr, time.monotonic() - started, image)
+
+
+def build_ok(source: Path, image: str, **kwargs: object) -> BuildResult:
+    result = build(source, image, **kwargs)  # type: ignore[arg-type]
+    assert result.returncode == 0, f"build of {source} failed:\n{result.log}"
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    container: str
+    http: int
+    grpc: int
+    metrics: int
+
+    def url(self, path: str, port: int | None = None) -> str:
+        return f"http://127.0.0.1:{port or self.http}{path}"
+
+    def post(self, path: str, **kwargs: object) -> requests.Response:
+        return requests.post(self.url(path), timeout=30, **kwargs)  # type: ignore[arg-type]
+
+    def logs(self) -> str:
+        result = docker("logs", self.container, check=False)
+        return (result.stdout + result.stderr).decode(errors="replace")
+
+
+@contextlib.contextmanager
+def serve(
+    image: str, env: Mapping[str, str] | None = None, timeout: float = 90, user: str | None = None
+) -> Iterator[Server]:
+    """Run the image on free ports and wait until /health/ping answers; always removes it."""
+    server = Server(f"s2i-test-{uuid.uuid4().hex[:10]}", free_port(), free_port(), free_port())
+    ports = {
+        "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": str(server.http),
+        "PREDICTIVE_UNIT_GRPC_SERVICE_PORT": str(server.grpc),
+        "PREDICTIVE_UNIT_METRICS_SERVICE_PORT": str(server.metrics),
+    }
+    argv = ["run", "-d", "--name", server.container, "--network", "host"]
+    if user:
+        argv += ["--user", user]
+    for key, value in {**ports, **(env or {})}.items():
+        argv += ["-e", f"{key}={value}"]
+    docker(*argv, image)
+    try:
+        wait_ready(server, timeout)
+        yield server
+    finally:
+        docker("rm", "--force", server.container, check=False)
+
+
+def wait_ready(server: Server, timeout: float) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if requests.get(server.url("/health/ping"), timeout=2).status_code == 200:
+                return time.monotonic() - started
+        except requests.ConnectionError:
+            pass
+        state = docker("inspect", "-f", "{{.State.Running}}", server.container, check=False)
+        if state.stdout.strip() == b"false":
+            raise AssertionError(f"container exited before it was ready:\n{server.logs()}")
+        time.sleep(0.25)
+    raise AssertionError(f"not ready after {timeout}s:\n{server.logs()}")
+
+
+def make_wheel(directory: Path, name: str, version: str, source: str) -> Path:
+    """A real, minimal pure-Python wheel: module `name` with `source` as its __init__.py."""
+    import base64
+    import hashlib
+    import zipfile
+
+    dist = f"{name}-{version}.dist-info"
+    files = {
+        f"{name}/__init__.py": source,
+        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n",
+        f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = []
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=").decode()
+        record.append(f"{path},sha256={digest},{len(text.encode())}")
+    record.append(f"{dist}/RECORD,,")
+    files[f"{dist}/RECORD"] = "\n".join(record) + "\n"
+    directory.mkdir(parents=True, exist_ok=True)
+    wheel = directory / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for path, text in files.items():
+            archive.writestr(path, text)
+    return wheel
+
+
+def layer_paths(image: str) -> dict[str, list[str]]:
+    """Every path in every layer of an image (from `docker save`), by layer."""
+    import io
+    import tarfile
+
+    saved = docker("save", image).stdout
+    result: dict[str, list[str]] = {}
+    with tarfile.open(fileobj=io.BytesIO(saved)) as outer:
+        for member in outer.getmembers():
+            if member.name.endswith("layer.tar") or member.name.startswith("blobs/"):
+                data = outer.extractfile(member)
+                if data is None:
+                    continue
+                try:
+                    with tarfile.open(fileobj=io.BytesIO(data.read())) as layer:
+                        result[member.name] = layer.getnames()
+                except tarfile.ReadError:
+                    continue  # a config or manifest blob, not a layer
+    return result
+
+
+def flat(values: object) -> list[float]:
+    """Nested lists of numbers, flattened (pytest.approx compares flat sequences only)."""
+    if isinstance(values, list):
+        return [x for item in values for x in flat(item)]
+    return [float(values)]  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ SCRIPTS_LABEL = "io.openshift.s2i.scripts-url"
 DESTINATION_LABEL = "io.openshift.s2i.destination"
 DEFAULT_SCRIPTS = "/usr/libexec/s2i"  # s2i's own default, used when the label is absent
 UPLOAD_UID, UPLOAD_GID = 1001, 0
+BUILD_LABEL = "io.seldon.s2i.build.output"  # on the assemble container (and so the image)
 
 
 class AssembleFailed(StepError):
@@ -150,6 +151,7 @@ def build(request: BuildRequest) -> None:
             proc.log(f"     {len(artifacts)} bytes")
 
     create = [docker, "create", "--network", request.network, "--user", f"{UPLOAD_UID}"]
+    create += ["--label", f"{BUILD_LABEL}={request.image}"]
     for key, value in env.items():
         create += ["--env", f"{key}={value}"]
     for host, dest in request.injections:

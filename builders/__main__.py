@@ -29,7 +29,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("image", help="the image to create")
     build.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE")
     build.add_argument(
-        "-i", "--inject", action="append", default=[], metavar="DIR:DEST",
+        "-i",
+        "--inject",
+        action="append",
+        default=[],
+        metavar="DIR:DEST",
         help="bind a folder in for assemble only (read-only, in no layer of the result)",
     )
     build.add_argument("--incremental", action="store_true", help="reuse the previous image's artifacts")
@@ -60,8 +64,13 @@ def main(argv: list[str] | None = None) -> int:
             from builders.dockerbuild import run_cli
 
             run_cli(
-                args.source, args.builder, args.image, args.env, args.inject,
-                args.incremental, args.network,
+                args.source,
+                args.builder,
+                args.image,
+                args.env,
+                args.inject,
+                args.incremental,
+                args.network,
             )
     except BuilderError as exc:
         print(f"ERROR {exc.what}", file=sys.stderr)

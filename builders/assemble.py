@@ -65,8 +65,8 @@ def _is_project(path: Path) -> bool:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(
-            f"{path} is not valid TOML: {exc}", "Fix the file; `python -m tomllib` style errors name "
-            "the line."
+            f"{path} is not valid TOML: {exc}",
+            "Fix the file; `python -m tomllib` style errors name the line.",
         ) from None
     return "project" in data or "build-system" in data
 
@@ -101,9 +101,7 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
         proc.log(f"     {cfg.class_name} provides: {', '.join(methods)}")
 
     with proc.step(f"Recording installed packages in {layout.lock}"):
-        frozen = proc.run(
-            installers.freeze(cfg.installer, str(layout.uv), str(layout.python)), quiet=True
-        )
+        frozen = proc.run(installers.freeze(cfg.installer, str(layout.uv), str(layout.python)), quiet=True)
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
         proc.log(f"     {len(frozen.split())} packages installed")
 
@@ -187,8 +185,13 @@ def _install_one(
     everything, the build needs no network (and takes milliseconds). Otherwise use the index."""
     uv = str(layout.uv)
     try:
-        proc.run(installers.install(cfg.installer, uv, replace(request, offline=True)), env=env,
-                 cwd=layout.app_dir, redact=secrets, quiet=True)
+        proc.run(
+            installers.install(cfg.installer, uv, replace(request, offline=True)),
+            env=env,
+            cwd=layout.app_dir,
+            redact=secrets,
+            quiet=True,
+        )
         proc.log("     satisfied by installed packages and local wheels: no index used")
         return
     except StepError:

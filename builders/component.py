@@ -54,11 +54,7 @@ def check_source(path: Path, config: BuildConfig) -> None:
         )
     if any(not (isinstance(b, ast.Name) and b.id == "object") for b in node.bases):
         return  # methods may be inherited
-    methods = {
-        item.name
-        for item in node.body
-        if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))
-    }
+    methods = {item.name for item in node.body if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef))}
     methods |= {
         t.id
         for item in node.body
@@ -109,8 +105,7 @@ def check_import(python: str, app_dir: Path, config: BuildConfig) -> list[str]:
     if error == "class":
         classes = result.get("classes") or []
         raise ComponentError(
-            f"{where}: {result['detail']}"
-            + (f" (classes there: {', '.join(classes)})" if classes else ""),
+            f"{where}: {result['detail']}" + (f" (classes there: {', '.join(classes)})" if classes else ""),
             f"Set MODEL_NAME to the class the server should load, or define {config.class_name}.",
         )
     methods: list[str] = result["methods"]

@@ -90,11 +90,16 @@ def parse_env_file(text: str, path: str) -> dict[str, str]:
         key = key.strip()
         if not sep or not _KEY.fullmatch(key):
             raise EnvironmentFileError(path, lineno, raw)
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        result[key] = value
+        result[key] = unquote(value.strip())
     return result
+
+
+def unquote(value: str) -> str:
+    """Remove one pair of matching surrounding quotes. The s2i CLI passes `.s2i/environment` values
+    with their quotes, so `MODEL_NAME="MyModel"` reaches assemble as `"MyModel"`."""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
 
 
 def read_env_file(source_dir: Path) -> dict[str, str]:
@@ -126,7 +131,7 @@ def _words(value: str) -> tuple[str, ...]:
 def load(source_dir: Path, environ: Mapping[str, str]) -> BuildConfig:
     """Merge `.s2i/environment` under the process environment and validate everything cheap."""
     from_file = read_env_file(source_dir)
-    merged = {**from_file, **{k: v for k, v in environ.items() if k in _KNOWN}}
+    merged = {**from_file, **{k: unquote(v.strip()) for k, v in environ.items() if k in _KNOWN}}
 
     def source(key: str) -> str:
         return "the build environment" if key in environ else str(source_dir / ENV_FILE)

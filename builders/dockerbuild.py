@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from builders import config, proc
 from builders.errors import BuilderError, ConfigError, StepError
@@ -108,17 +109,17 @@ def source_tar(source: Path, artifacts: bytes | None) -> bytes:
     return buffer.getvalue()
 
 
-def _inspect(docker: str, image: str) -> dict[str, object] | None:
+def _inspect(docker: str, image: str) -> dict[str, Any] | None:
     try:
         raw = proc.output([docker, "image", "inspect", image])
     except BuilderError:
         return None
-    data: list[dict[str, object]] = json.loads(raw)
+    data: list[dict[str, Any]] = json.loads(raw)
     return data[0]
 
 
-def _scripts_dir(builder_info: dict[str, object]) -> str:
-    labels = (builder_info.get("Config") or {}).get("Labels") or {}  # type: ignore[union-attr]
+def _scripts_dir(builder_info: dict[str, Any]) -> str:
+    labels = (builder_info.get("Config") or {}).get("Labels") or {}
     url = str(labels.get(SCRIPTS_LABEL, "")) or f"image://{DEFAULT_SCRIPTS}"
     if not url.startswith("image://"):
         raise ConfigError(
@@ -146,7 +147,15 @@ def build(request: BuildRequest) -> None:
     if request.incremental and _inspect(docker, request.image) is not None:
         with proc.step(f"Saving artifacts from the previous {request.image}"):
             artifacts = proc.output(
-                [docker, "run", "--rm", "--network", request.network, request.image, f"{scripts}/save-artifacts"]
+                [
+                    docker,
+                    "run",
+                    "--rm",
+                    "--network",
+                    request.network,
+                    request.image,
+                    f"{scripts}/save-artifacts",
+                ]
             )
             proc.log(f"     {len(artifacts)} bytes")
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from builders import proc
+from builders.config import unquote
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
 
@@ -44,7 +45,7 @@ def microservice_argv(manifest: Mapping[str, Any], environ: Mapping[str, str], a
         manifest["wrapper_service_type"],
     ]
     for variable, (flag, default) in DEFAULT_PORTS.items():
-        value = environ.get(variable, "") or default
+        value = unquote(environ.get(variable, "").strip()) or default
         if not value.isdigit():
             raise ConfigError(
                 f"{variable}={value!r} is not a port number", f"Set {variable} to a number like {default}."
@@ -57,8 +58,9 @@ def microservice_argv(manifest: Mapping[str, Any], environ: Mapping[str, str], a
 
 def child_environment(manifest: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
     env = dict(environ)
-    # PAYLOAD_PASSTHROUGH given at build time holds unless the runtime overrides it.
-    env.setdefault("PAYLOAD_PASSTHROUGH", "true" if manifest.get("payload_passthrough") else "false")
+    # The wrapper reads PAYLOAD_PASSTHROUGH itself; s2i may hand it over quoted ("true").
+    passthrough = unquote(env.get("PAYLOAD_PASSTHROUGH", "").strip())
+    env["PAYLOAD_PASSTHROUGH"] = passthrough or ("true" if manifest.get("payload_passthrough") else "false")
     return env
 
 

@@ -14,7 +14,10 @@ def main(image: str) -> None:
         url = server.url("/api/v1.0/predictions")
         response = server.post("/api/v1.0/predictions", json=payload)
         response.raise_for_status()
-        print(f"---> {image} is serving REST on {server.http}, gRPC on {server.grpc}, metrics on {server.metrics}")
+        print(
+            f"---> {image} is serving REST on {server.http}, gRPC on {server.grpc}, "
+            f"metrics on {server.metrics}"
+        )
         print(f"$ curl -s -H 'Content-Type: application/json' -d '{json.dumps(payload)}' {url}")
         print(json.dumps(response.json()))
 

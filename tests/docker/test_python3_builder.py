@@ -130,7 +130,9 @@ def test_injected_wheels_are_used_and_in_no_layer(python3_builder: str, tmp_path
     try:
         layers = harness.layer_paths(image)
         leaked = [
-            p for paths in layers.values() for p in paths
+            p
+            for paths in layers.values()
+            for p in paths
             if p.endswith("s2i_canary-1.0-py3-none-any.whl") or p.lstrip("./").startswith("whl/")
         ]
         assert leaked == []
@@ -160,7 +162,9 @@ def test_as_dockerfile_mode(python3_builder: str, tmp_path: Path) -> None:
     image = harness.unique_tag("as-dockerfile")
     built = subprocess.run(
         [harness.DOCKER, "build", "--network", "host", "-t", image, str(tmp_path)],
-        capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "0"},
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DOCKER_BUILDKIT": "0"},
     )
     assert built.returncode == 0, built.stdout + built.stderr
     try:

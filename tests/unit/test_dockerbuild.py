@@ -1,0 +1,46 @@
+"""The upload tar and argument parsing of the build command (the Docker parts are in tests/docker)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from builders import dockerbuild
+from builders.errors import ConfigError
+
+
+def test_source_tar_is_owned_by_1001_and_skips_git(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "HEAD").write_text("ref")
+    (tmp_path / ".s2i").mkdir()
+    (tmp_path / ".s2i" / "environment").write_text("MODEL_NAME=M\n")
+    (tmp_path / "M.py").write_text("class M: ...\n")
+    previous = io.BytesIO()
+    with tarfile.open(fileobj=previous, mode="w") as tar:
+        data = b"{}"
+        info = tarfile.TarInfo("./s2i-manifest.json")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    upload = dockerbuild.source_tar(tmp_path, previous.getvalue())
+    with tarfile.open(fileobj=io.BytesIO(upload)) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert tar.extractfile("artifacts/s2i-manifest.json").read() == b"{}"  # type: ignore[union-attr]
+    assert sorted(members) == [
+        "artifacts", "artifacts/s2i-manifest.json", "src", "src/.s2i", "src/.s2i/environment", "src/M.py",
+    ]  # fmt: skip
+    assert {(m.uid, m.gid) for m in members.values()} == {(1001, 0)}
+    assert members["src/M.py"].mode & 0o060 == 0o060
+
+
+def test_parse_arguments(tmp_path: Path) -> None:
+    assert dockerbuild.parse_env_args(["A=1", "B=x=y", "C="]) == (("A", "1"), ("B", "x=y"), ("C", ""))
+    assert dockerbuild.parse_injections([f"{tmp_path}:/whl"]) == ((tmp_path, "/whl"),)
+    with pytest.raises(ConfigError, match="not KEY=VALUE"):
+        dockerbuild.parse_env_args(["MODEL_NAME"])
+    with pytest.raises(ConfigError, match="is not a folder"):
+        dockerbuild.parse_injections([f"{tmp_path}/missing:/whl"])
+    with pytest.raises(ConfigError, match="HOST_DIR:/absolute/destination"):
+        dockerbuild.parse_injections([f"{tmp_path}:whl"])

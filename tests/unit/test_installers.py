@@ -1,0 +1,69 @@
+"""Installer command lines are pure functions; these tests pin them exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from builders import installers
+from builders.installers import InstallRequest
+
+FULL = InstallRequest(
+    python="/opt/app-root/bin/python",
+    requirement_files=("/opt/s2i/wrapper-requirements.txt", "/opt/app-root/src/requirements.txt"),
+    constraint_files=("/tmp/pins.txt",),
+    find_links=("/whl",),
+    extra_index_urls=("https://idx.example/simple",),
+    trusted_hosts=("idx.example",),
+)
+
+
+def test_uv_install() -> None:
+    assert installers.install("uv", "/opt/s2i/tools/bin/uv", FULL) == [
+        "/opt/s2i/tools/bin/uv", "pip", "install", "--python", "/opt/app-root/bin/python",
+        "--find-links", "/whl",
+        "--extra-index-url", "https://idx.example/simple",
+        "--allow-insecure-host", "idx.example",
+        "-c", "/tmp/pins.txt",
+        "-r", "/opt/s2i/wrapper-requirements.txt",
+        "-r", "/opt/app-root/src/requirements.txt",
+    ]  # fmt: skip
+
+
+def test_pip_install() -> None:
+    assert installers.install("pip", "/unused/uv", FULL) == [
+        "/opt/app-root/bin/python", "-m", "pip", "install", "--no-cache-dir", "--no-input",
+        "--progress-bar", "off",
+        "--find-links", "/whl",
+        "--extra-index-url", "https://idx.example/simple",
+        "--trusted-host", "idx.example",
+        "-c", "/tmp/pins.txt",
+        "-r", "/opt/s2i/wrapper-requirements.txt",
+        "-r", "/opt/app-root/src/requirements.txt",
+    ]  # fmt: skip
+
+
+def test_offline_attempts() -> None:
+    request = InstallRequest(python="py", packages=("/opt/app-root/src",), offline=True)
+    assert installers.install("uv", "uv", request) == [
+        "uv", "pip", "install", "--python", "py", "--offline", "/opt/app-root/src",
+    ]  # fmt: skip
+    assert installers.install("pip", "uv", request) == [
+        "py", "-m", "pip", "install", "--no-cache-dir", "--no-input", "--progress-bar", "off",
+        "--no-index", "/opt/app-root/src",
+    ]  # fmt: skip
+
+
+def test_freeze() -> None:
+    assert installers.freeze("uv", "uv", "py") == ["uv", "pip", "freeze", "--python", "py"]
+    assert installers.freeze("pip", "uv", "py") == ["py", "-m", "pip", "freeze", "--all"]
+
+
+def test_wheel_pins(tmp_path: Path) -> None:
+    for name in (
+        "My_Pkg-1.2.0-py3-none-any.whl",
+        "numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "tool-2.0-1build-py3-none-any.whl",
+        "README.txt",
+    ):
+        (tmp_path / name).write_text("")
+    assert installers.wheel_pins(tmp_path) == ["my-pkg==1.2.0", "numpy==1.26.4", "tool==2.0"]

@@ -1,0 +1,53 @@
+"""The server command line and environment that `run` execs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builders import run
+from builders.errors import ConfigError
+
+MANIFEST = {"model_name": "MyModel", "wrapper_service_type": "MODEL", "payload_passthrough": False}
+
+
+def test_defaults() -> None:
+    assert run.microservice_argv(MANIFEST, {}, Path("/opt/app-root")) == [
+        "/opt/app-root/bin/seldon-core-microservice", "MyModel", "--service-type", "MODEL",
+        "--http-port", "9000", "--grpc-port", "9500", "--metrics-port", "6000",
+    ]  # fmt: skip
+
+
+def test_ports_from_environment_and_legacy_persistence() -> None:
+    env = {
+        "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": "8000",
+        "PREDICTIVE_UNIT_GRPC_SERVICE_PORT": '"8500"',
+        "PREDICTIVE_UNIT_METRICS_SERVICE_PORT": "",
+    }
+    manifest = {
+        **MANIFEST,
+        "model_name": "pkg.mod.Router",
+        "wrapper_service_type": "ROUTER",
+        "persistence": True,
+    }
+    assert run.microservice_argv(manifest, env, Path("/app")) == [
+        "/app/bin/seldon-core-microservice", "pkg.mod.Router", "--service-type", "ROUTER",
+        "--http-port", "8000", "--grpc-port", "8500", "--metrics-port", "6000", "--persistence", "1",
+    ]  # fmt: skip
+
+
+def test_bad_port_is_named() -> None:
+    with pytest.raises(ConfigError, match="PREDICTIVE_UNIT_HTTP_SERVICE_PORT='http'"):
+        run.microservice_argv(MANIFEST, {"PREDICTIVE_UNIT_HTTP_SERVICE_PORT": "http"}, Path("/app"))
+
+
+@pytest.mark.parametrize(
+    ("built", "runtime", "expected"),
+    [(False, None, "false"), (True, None, "true"), (True, "false", "false"), (False, '"true"', "true")],
+)
+def test_payload_passthrough(built: bool, runtime: str | None, expected: str) -> None:
+    env = {"GUNICORN_WORKERS": "3"} | ({"PAYLOAD_PASSTHROUGH": runtime} if runtime is not None else {})
+    child = run.child_environment({**MANIFEST, "payload_passthrough": built}, env)
+    assert child["PAYLOAD_PASSTHROUGH"] == expected
+    assert child["GUNICORN_WORKERS"] == "3"  # wrapper variables pass through untouched

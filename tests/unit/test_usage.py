@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from builders import __version__, usage
+
+
+def test_usage_names_the_build_command_every_variable_and_the_ports() -> None:
+    text = usage.text()
+    assert f"s2i build ./my-model seldonio/seldon-core-s2i-python3:{__version__} my-model:0.1" in text
+    for variable in (
+        "MODEL_NAME", "SERVICE_TYPE", "PAYLOAD_PASSTHROUGH", "EXTRA_INDEX_URL", "PIP_TRUSTED_HOST",
+        "INSTALLER", "PERSISTENCE", "API_TYPE", "PREDICTIVE_UNIT_HTTP_SERVICE_PORT",
+        "PREDICTIVE_UNIT_GRPC_SERVICE_PORT", "PREDICTIVE_UNIT_METRICS_SERVICE_PORT", "GUNICORN_WORKERS",
+    ):  # fmt: skip
+        assert variable in text
+    assert '-d \'{"data": {"ndarray": [[1.0, 2.0, 3.0]]}}\'' in text
+    assert "http://127.0.0.1:9000/api/v1.0/predictions" in text
+    assert "-i ./wheels:/whl" in text

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from builders import __version__, component, config, installers, proc
+from builders import __version__, component, config, incremental, installers, proc
 from builders.errors import ConfigError, StepError
 from builders.layout import IMAGE, Layout
 
@@ -87,14 +87,24 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
         for name, why in deps.skipped:
             proc.log(f"     not installing {name}: {why}")
 
-    if layout.artifacts.is_dir() and any(layout.artifacts.iterdir()):
-        proc.log(f"---> Previous build artifacts in {layout.artifacts} are not reused by this version")
+    deps_fingerprint = incremental.fingerprint(layout.source, cfg, layout, whole_tree=bool(deps.project))
+    reused = False
+    if layout.artifacts.is_dir():
+        with proc.step(f"Looking for reusable dependencies in {layout.artifacts}"):
+            reused = incremental.restore(layout, deps_fingerprint)
+            proc.log(
+                f"     dependencies unchanged ({deps_fingerprint[:12]}): reused the previous image's, "
+                "no resolver, no download"
+                if reused
+                else "     dependency inputs changed or no previous environment: installing afresh"
+            )
 
     with proc.step(f"Copying source from {layout.source} to {layout.app_dir}"):
         shutil.copytree(layout.source, layout.app_dir, symlinks=True, dirs_exist_ok=True)
 
-    with tempfile.TemporaryDirectory(prefix="s2i-build-") as scratch:
-        _install(cfg, deps, layout, environ, Path(scratch))
+    if not reused:
+        with tempfile.TemporaryDirectory(prefix="s2i-build-") as scratch:
+            _install(cfg, deps, layout, environ, Path(scratch))
 
     with proc.step(f"Checking that {cfg.model_name} imports and serves {cfg.service_type.value}"):
         methods = component.check_import(str(layout.python), layout.app_dir, cfg)
@@ -103,7 +113,8 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
     with proc.step(f"Recording installed packages in {layout.lock}"):
         frozen = proc.run(installers.freeze(cfg.installer, str(layout.uv), str(layout.python)), quiet=True)
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
-        proc.log(f"     {len(frozen.split())} packages installed")
+        proc.log(f"     {len(frozen.splitlines())} packages installed")
+    (layout.app_root / incremental.FINGERPRINT).write_text(deps_fingerprint + "\n", encoding="utf-8")
 
     layout.manifest.write_text(
         json.dumps(

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from builders import proc
+from builders import proc, sizing
 from builders.config import unquote
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
@@ -66,7 +66,14 @@ def child_environment(manifest: Mapping[str, Any], environ: Mapping[str, str]) -
 
 def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
     manifest = read_manifest(layout)
-    env = child_environment(manifest, environ)
+    resources = sizing.detect()
+    env, chosen = sizing.apply(child_environment(manifest, environ), resources)
+    if chosen:
+        memory = f"{resources.memory // 2**20} MiB" if resources.memory else "unlimited"
+        proc.log(
+            f"---> Sized for {resources.cpus:g} CPUs, memory {memory}: "
+            + " ".join(f"{k}={v}" for k, v in chosen.items())
+        )
     os.chdir(layout.app_dir)
     hook = layout.app_dir / "before-run"
     if hook.is_file() and os.access(hook, os.X_OK):

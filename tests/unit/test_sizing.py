@@ -1,0 +1,62 @@
+"""Serving defaults from cgroup limits (v1 and v2 layouts written into a temporary folder)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builders import sizing
+from builders.sizing import Resources
+
+
+def cgroup(tmp_path: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text + "\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("files", "affinity", "expected"),
+    [
+        ({}, 8, Resources(8, None)),
+        ({"cpu.max": "max 100000", "memory.max": "max"}, 4, Resources(4, None)),
+        ({"cpu.max": "150000 100000", "memory.max": "1073741824"}, 8, Resources(1.5, 2**30)),
+        ({"cpu.max": "800000 100000"}, 2, Resources(2, None)),  # the quota cannot add CPUs
+        ({"cpu/cpu.cfs_quota_us": "-1", "cpu/cpu.cfs_period_us": "100000",
+          "memory/memory.limit_in_bytes": "9223372036854771712"}, 2, Resources(2, None)),
+        ({"cpu/cpu.cfs_quota_us": "50000", "cpu/cpu.cfs_period_us": "100000",
+          "memory/memory.limit_in_bytes": "536870912"}, 2, Resources(0.5, 2**29)),
+    ],
+)  # fmt: skip
+def test_detect(tmp_path: Path, files: dict[str, str], affinity: int, expected: Resources) -> None:
+    assert sizing.detect(cgroup(tmp_path, files), affinity=affinity) == expected
+
+
+@pytest.mark.parametrize(
+    ("resources", "workers"),
+    [
+        (Resources(0.5, None), "1"),
+        (Resources(1.2, None), "1"),
+        (Resources(1.5, None), "2"),
+        (Resources(4, None), "4"),
+        (Resources(4, 2**30), "2"),  # 1 GiB allows two 512 MiB workers
+        (Resources(4, 2**28), "1"),
+    ],
+)
+def test_defaults(resources: Resources, workers: str) -> None:
+    assert sizing.defaults(resources) == {
+        "GUNICORN_WORKERS": workers,
+        "GUNICORN_THREADS": "1",
+        "GRPC_WORKERS": workers,
+        "GUNICORN_MAX_REQUESTS": "100000",
+        "GUNICORN_MAX_REQUESTS_JITTER": "10000",
+    }
+
+
+def test_user_values_win() -> None:
+    env, chosen = sizing.apply({"GUNICORN_WORKERS": "7", "GRPC_WORKERS": " "}, Resources(2, None))
+    assert env["GUNICORN_WORKERS"] == "7"
+    assert env["GRPC_WORKERS"] == "2"
+    assert "GUNICORN_WORKERS" not in chosen and chosen["GRPC_WORKERS"] == "2"

@@ -110,7 +110,11 @@ class Server:
 
 @contextlib.contextmanager
 def serve(
-    image: str, env: Mapping[str, str] | None = None, timeout: float = 90, user: str | None = None
+    image: str,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 90,
+    user: str | None = None,
+    docker_args: Sequence[str] = (),
 ) -> Iterator[Server]:
     """Run the image on free ports and wait until /health/ping answers; always removes it."""
     server = Server(f"s2i-test-{uuid.uuid4().hex[:10]}", free_port(), free_port(), free_port())
@@ -122,6 +126,7 @@ def serve(
     argv = ["run", "-d", "--name", server.container, "--network", "host"]
     if user:
         argv += ["--user", user]
+    argv += list(docker_args)
     for key, value in {**ports, **(env or {})}.items():
         argv += ["-e", f"{key}={value}"]
     docker(*argv, image)

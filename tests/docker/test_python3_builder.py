@@ -206,3 +206,17 @@ def test_arbitrary_uid_in_group_zero(model_template_image: str) -> None:
         assert harness.flat(reply.json()["data"]["ndarray"]) == pytest.approx([3.1])
         touched = harness.docker("exec", server.container, "touch", "/opt/app-root/src/written", check=False)
         assert touched.returncode == 0, touched.stderr
+
+
+def test_workers_follow_the_container_cpu_limit(model_template_image: str) -> None:
+    with harness.serve(model_template_image, docker_args=["--cpus", "1"]) as server:
+        assert "Sized for 1 CPUs" in server.logs()
+        assert "GUNICORN_WORKERS=1" in server.logs()
+    with harness.serve(
+        model_template_image, docker_args=["--cpus", "2"], env={"GUNICORN_WORKERS": "3"}
+    ) as server:
+        time.sleep(2)  # let every worker boot
+        logs = server.logs()
+        assert "GUNICORN_WORKERS=" not in logs  # the user's value wins, and no default is logged for it
+        assert "GRPC_WORKERS=2" in logs
+        assert logs.count("Booting worker with pid") == 3 + 1  # and the metrics server's one

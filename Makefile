@@ -13,7 +13,7 @@ DEMO_IMAGE ?= seldon-demo-model:$(VERSION)
 # The legacy builder: it needs no buildx plugin, and these Dockerfiles use nothing BuildKit adds.
 export DOCKER_BUILDKIT := 0
 
-.PHONY: help docker base-image images venv demo test test-unit lint fmt clean lock
+.PHONY: help docker base-image images venv demo test test-unit bench lint fmt clean lock
 
 help:
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | sed 's/:.*##/\t/'
@@ -62,6 +62,11 @@ demo: images venv ## build templates/model-template-app, serve it, show a predic
 
 test: images venv ## unit and Docker tests
 	$(PY) -m pytest
+
+bench: images venv ## measure builds and serving against a baseline; writes BENCHMARKS.md
+	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt -e '.[dev,bench]'
+	$(PY) -m tests.bench
 
 test-unit: venv
 	$(PY) -m pytest -m 'not docker'

@@ -218,5 +218,5 @@ def test_workers_follow_the_container_cpu_limit(model_template_image: str) -> No
         time.sleep(2)  # let every worker boot
         logs = server.logs()
         assert "GUNICORN_WORKERS=" not in logs  # the user's value wins, and no default is logged for it
-        assert "GRPC_WORKERS=2" in logs
+        assert "GUNICORN_MAX_REQUESTS=100000" in logs
         assert logs.count("Booting worker with pid") == 3 + 1  # and the metrics server's one

@@ -49,14 +49,13 @@ def test_defaults(resources: Resources, workers: str) -> None:
     assert sizing.defaults(resources) == {
         "GUNICORN_WORKERS": workers,
         "GUNICORN_THREADS": "1",
-        "GRPC_WORKERS": workers,
         "GUNICORN_MAX_REQUESTS": "100000",
         "GUNICORN_MAX_REQUESTS_JITTER": "10000",
     }
 
 
 def test_user_values_win() -> None:
-    env, chosen = sizing.apply({"GUNICORN_WORKERS": "7", "GRPC_WORKERS": " "}, Resources(2, None))
+    env, chosen = sizing.apply({"GUNICORN_WORKERS": "7", "GUNICORN_THREADS": " "}, Resources(2, None))
     assert env["GUNICORN_WORKERS"] == "7"
-    assert env["GRPC_WORKERS"] == "2"
-    assert "GUNICORN_WORKERS" not in chosen and chosen["GRPC_WORKERS"] == "2"
+    assert env["GUNICORN_THREADS"] == "1"
+    assert "GUNICORN_WORKERS" not in chosen and chosen["GUNICORN_THREADS"] == "1"

@@ -35,14 +35,15 @@ base-image: docker ## bootstrap Debian bookworm with mmdebstrap (skipped when pr
 	else \
 		command -v mmdebstrap >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mmdebstrap >/dev/null; }; \
 		echo "---> bootstrapping $(BASE_IMAGE) with mmdebstrap"; \
+		tarball=$$(mktemp --suffix=.tar) && trap 'rm -f "$$tarball"' EXIT && \
 		mmdebstrap --variant=minbase --quiet \
 			--include=python3,python3-venv,ca-certificates,tini \
-			--dpkg-opt='path-exclude=/usr/share/doc/*' --dpkg-opt='path-include=/usr/share/doc/*/copyright' \
-			--dpkg-opt='path-exclude=/usr/share/man/*' --dpkg-opt='path-exclude=/usr/share/locale/*' \
+			--dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
+			--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
 			--customize-hook='copy-in /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs' \
 			--customize-hook='rm -rf "$$1"/var/lib/apt/lists/* "$$1"/var/cache/apt/*.bin' \
-			bookworm - $(APT_SOURCES) \
-		| $(DOCKER) import --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' - $(BASE_IMAGE); \
+			bookworm "$$tarball" $(APT_SOURCES) && \
+		$(DOCKER) import --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' "$$tarball" $(BASE_IMAGE); \
 	fi
 
 images: base-image ## build the builder images

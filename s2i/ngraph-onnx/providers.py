@@ -42,7 +42,8 @@ def providers_that_ran(providers: list[str]) -> list[str]:
         shape = [d if isinstance(d, int) else 1 for d in model_input.shape]
         session.run(None, {model_input.name: np.zeros(shape, dtype=np.float32)})
         events = json.loads(Path(session.end_profiling()).read_text())
-    ran = {e["args"]["provider"] for e in events if e.get("cat") == "Node" and "provider" in e.get("args", {})}
+    nodes = [e["args"] for e in events if e.get("cat") == "Node"]
+    ran = {args["provider"] for args in nodes if "provider" in args}
     return [p for p in providers if p in ran]
 
 
@@ -56,7 +57,7 @@ def note(version: str) -> str:
         f"  execution providers available: {', '.join(available)}\n"
         f"  a sample model ran on: {', '.join(ran)} (checked on the machine that built this image)\n"
         "  Template: templates/onnx-model-template-app (OnnxModel.py serves ./model.onnx; the\n"
-        '  model_path class parameter in PREDICTIVE_UNIT_PARAMETERS points elsewhere)\n'
+        "  model_path class parameter in PREDICTIVE_UNIT_PARAMETERS points elsewhere)\n"
     )
 
 

@@ -84,7 +84,7 @@ fmt: venv ## rewrite
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-lock: venv ## re-pin the wrapper environment of the builder image
+lock: venv ## re-pin the wrapper environment of the builder images and the ngraph-onnx runtime
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --no-annotate --custom-compile-command "make lock" \
 		builders/wrapper-requirements.txt <(echo pip) -o builders/wrapper-lock.txt
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 \

@@ -3,6 +3,7 @@ SHELL := /bin/bash
 VERSION := $(shell cat VERSION)
 DOCKER ?= docker
 PYTHON_IMAGE ?= seldonio/seldon-core-s2i-python3:$(VERSION)
+ONNX_IMAGE ?= seldonio/seldon-core-s2i-python3-ngraph-onnx:$(VERSION)
 LOCAL_BASE := seldon-s2i-base:bookworm
 BASE_IMAGE ?= $(LOCAL_BASE)
 # The host's apt sources give mmdebstrap a mirror this machine can reach.
@@ -49,6 +50,8 @@ base-image: docker ## bootstrap Debian bookworm with mmdebstrap (skipped when pr
 images: base-image ## build the builder images
 	$(DOCKER) build --network host -f Dockerfile.python3 --build-arg BASE_IMAGE=$(BASE_IMAGE) \
 		--build-arg VERSION=$(VERSION) -t $(PYTHON_IMAGE) .
+	$(DOCKER) build --network host -f Dockerfile.ngraph-onnx --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE) \
+		--build-arg VERSION=$(VERSION) -t $(ONNX_IMAGE) .
 
 venv: $(VENV)/.installed ## the developer environment: tests, lint, the seldon-core client
 $(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt
@@ -81,11 +84,14 @@ fmt: venv ## rewrite
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-lock: venv ## re-pin the wrapper environment of the builder image
+lock: venv ## re-pin the wrapper environment of the builder images and the ngraph-onnx runtime
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --no-annotate --custom-compile-command "make lock" \
 		builders/wrapper-requirements.txt <(echo pip) -o builders/wrapper-lock.txt
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--no-annotate --custom-compile-command "make lock" -c builders/wrapper-lock.txt \
+		builders/wrapper-requirements.txt builders/onnx-requirements.txt -o builders/onnx-lock.txt
 
 clean: ## remove the images this repository builds (the base image stays: it is slow to make)
-	-$(DOCKER) rmi $(PYTHON_IMAGE) $(DEMO_IMAGE)
+	-$(DOCKER) rmi $(ONNX_IMAGE) $(PYTHON_IMAGE) $(DEMO_IMAGE)
 	-$(DOCKER) image prune --force --filter label=io.openshift.s2i.build.image
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from builders import __version__
 
 IMAGE_NAME = "seldonio/seldon-core-s2i-python3"
+# Images built FROM this builder add what they bring as notes here, one .txt file each.
+NOTES = Path("/opt/s2i/usage.d")
 
 TEXT = """\
 Seldon Core Python builder {version} (seldon-core 1.18.2 wrapper, Python 3.11)
@@ -52,5 +56,6 @@ Try it:
 """
 
 
-def text() -> str:
-    return TEXT.format(version=__version__, image=IMAGE_NAME)
+def text(notes: Path = NOTES) -> str:
+    extra = "".join("\n" + note.read_text(encoding="utf-8") for note in sorted(notes.glob("*.txt")))
+    return TEXT.format(version=__version__, image=IMAGE_NAME) + extra

@@ -40,6 +40,14 @@ def python3_builder(docker_engine: None) -> str:
 
 
 @pytest.fixture(scope="session")
+def onnx_builder(python3_builder: str) -> str:
+    """The ngraph-onnx builder, FROM the python3 one; `make images` builds both."""
+    if not harness.image_exists(harness.ONNX_BUILDER):
+        subprocess.run(["make", "images"], cwd=harness.ROOT, check=True)
+    return harness.ONNX_BUILDER
+
+
+@pytest.fixture(scope="session")
 def model_template_image(python3_builder: str) -> Iterator[str]:
     image = harness.unique_tag("model-template")
     harness.build_ok(harness.TEMPLATES / "model-template-app", image, builder=python3_builder)

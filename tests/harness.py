@@ -25,6 +25,7 @@ FIXTURES = ROOT / "tests" / "fixtures"
 TEMPLATES = ROOT / "templates"
 VERSION = (ROOT / "VERSION").read_text().strip()
 PYTHON3_BUILDER = os.environ.get("PYTHON_IMAGE", f"seldonio/seldon-core-s2i-python3:{VERSION}")
+ONNX_BUILDER = os.environ.get("ONNX_IMAGE", f"seldonio/seldon-core-s2i-python3-ngraph-onnx:{VERSION}")
 DOCKER = os.environ.get("DOCKER", "docker")
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from builders import __version__, usage
 
 
@@ -15,3 +17,13 @@ def test_usage_names_the_build_command_every_variable_and_the_ports() -> None:
     assert '-d \'{"data": {"ndarray": [[1.0, 2.0, 3.0]]}}\'' in text
     assert "http://127.0.0.1:9000/api/v1.0/predictions" in text
     assert "-i ./wheels:/whl" in text
+
+
+def test_usage_appends_the_notes_of_derived_images(tmp_path: Path) -> None:
+    assert usage.text(tmp_path) == usage.text(tmp_path / "absent")
+    (tmp_path / "b.txt").write_text("second note\n")
+    (tmp_path / "a.txt").write_text("first note\n")
+    (tmp_path / "ignored.md").write_text("not a note\n")
+    text = usage.text(tmp_path)
+    assert text.endswith("\nfirst note\n\nsecond note\n")
+    assert "not a note" not in text

@@ -5,8 +5,8 @@ pod's size. Measured here (BENCHMARKS.md), one sync worker per CPU serves about 
 lower p99 than the stock default, while extra threads per worker only add GIL contention; so: one
 worker per CPU, one thread each, capped by memory. gRPC stays at the wrapper's one worker: more gRPC
 worker processes measured slower here and each one loads another copy of the model. Workers are
-recycled after many requests so a slow leak in user code cannot grow without bound. Every value is only a default: GUNICORN_WORKERS and the
-other wrapper variables, when set, win.
+recycled after many requests so a slow leak in user code cannot grow without bound. Every value is
+only a default: GUNICORN_WORKERS and the other wrapper variables, when set, win.
 """
 
 from __future__ import annotations

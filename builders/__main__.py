@@ -1,6 +1,7 @@
 """`python -m builders COMMAND`: the only place that prints errors and chooses exit codes.
 
-Exit 0 on success, 2 for bad configuration (ConfigError), 1 for a failed build step.
+Exit 0 on success, 2 for bad configuration (ConfigError), 1 for a failed build step, 3 when
+`assemble --in-place` finds the dependencies changed.
 """
 
 from __future__ import annotations
@@ -10,14 +11,20 @@ import os
 import sys
 
 from builders import __version__
-from builders.errors import BuilderError
+from builders.errors import BuilderError, DependenciesChanged
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m builders", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("assemble", help="s2i assemble: install the source at /tmp/src")
+    assemble = commands.add_parser("assemble", help="s2i assemble: install the source at /tmp/src")
+    assemble.add_argument(
+        "--in-place",
+        action="store_true",
+        help="run in the previous application image: replace the code only, exit 3 if the "
+        "dependencies changed (used by `build --incremental`)",
+    )
     commands.add_parser("run", help="s2i run: exec seldon-core-microservice")
     commands.add_parser("usage", help="s2i usage: print how to use this builder")
     commands.add_parser("save-artifacts", help="s2i save-artifacts: tar stream on stdout")
@@ -47,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "assemble":
             from builders.assemble import assemble
 
-            assemble(os.environ)
+            assemble(os.environ, in_place=args.in_place)
         elif args.command == "run":
             from builders.run import run
 
@@ -72,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
                 args.incremental,
                 args.network,
             )
+    except DependenciesChanged as exc:  # not a failure: the caller builds the usual way
+        print(f"---> {exc.what}", file=sys.stderr)
+        return exc.exit_code
     except BuilderError as exc:
         print(f"ERROR {exc.what}", file=sys.stderr)
         if exc.tip:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builders import __version__, component, config, incremental, installers, proc
-from builders.errors import ConfigError, StepError
+from builders.errors import ConfigError, DependenciesChanged, StepError
 from builders.layout import IMAGE, Layout
 
 
@@ -71,7 +71,9 @@ def _is_project(path: Path) -> bool:
     return "project" in data or "build-system" in data
 
 
-def assemble(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
+def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool = False) -> None:
+    """`in_place`: this runs in the previous image of the same application (the fast path of
+    `build --incremental`); only the code is replaced, and only when the dependencies are unchanged."""
     os.umask(0o002)  # group 0 must be able to write: OpenShift runs images with arbitrary UIDs
     with proc.step(f"Reading configuration (builder {__version__})"):
         cfg = config.load(layout.source, environ)
@@ -89,7 +91,12 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
 
     deps_fingerprint = incremental.fingerprint(layout.source, cfg, layout, whole_tree=bool(deps.project))
     reused = False
-    if layout.artifacts.is_dir():
+    if in_place:
+        with proc.step("Comparing dependencies with the previous image's"):
+            _require_same_dependencies(layout, deps_fingerprint)
+            _empty(layout.app_dir)
+            reused = True
+    elif layout.artifacts.is_dir():
         with proc.step(f"Looking for reusable dependencies in {layout.artifacts}"):
             reused = incremental.restore(layout, deps_fingerprint)
             proc.log(
@@ -111,7 +118,10 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
         proc.log(f"     {cfg.class_name} provides: {', '.join(methods)}")
 
     with proc.step(f"Recording installed packages in {layout.lock}"):
-        frozen = proc.run(installers.freeze(cfg.installer, str(layout.uv), str(layout.python)), quiet=True)
+        # No cache: uv would otherwise leave one in HOME (the app folder), and so in the image.
+        no_cache = {**environ, "UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
+        freeze = installers.freeze(cfg.installer, str(layout.uv), str(layout.python))
+        frozen = proc.run(freeze, env=no_cache, quiet=True)
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
         proc.log(f"     {len(frozen.splitlines())} packages installed")
     (layout.app_root / incremental.FINGERPRINT).write_text(deps_fingerprint + "\n", encoding="utf-8")
@@ -134,6 +144,26 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
     _make_group_writable(layout.app_root)
     shutil.rmtree(layout.source, ignore_errors=True)  # keeps the committed layer small under s2i
     proc.log(f"---> Build of {cfg.model_name} complete")
+
+
+def _require_same_dependencies(layout: Layout, current: str) -> None:
+    recorded = layout.app_root / incremental.FINGERPRINT
+    previous = recorded.read_text(encoding="utf-8").strip() if recorded.is_file() else ""
+    if previous != current:
+        raise DependenciesChanged(
+            f"dependency inputs changed ({previous[:12] or 'none recorded'} -> {current[:12]}): "
+            "the previous image's environment cannot be reused in place"
+        )
+    proc.log(f"     dependencies unchanged ({current[:12]}): replacing the code only")
+
+
+def _empty(directory: Path) -> None:
+    """Files the new source no longer has must not survive from the previous build."""
+    for entry in directory.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
 
 
 def _install(

@@ -10,6 +10,13 @@ Why not `docker build`: a Dockerfile cannot bring a folder in for one RUN withou
 layer, so they stay in the image. Here `-i DIR:DEST` is a read-only bind mount of the assemble
 container: present while assemble runs, absent from the committed layer, and the user's folder cannot
 be changed by the build. It also needs nothing beyond the plain Docker engine API.
+
+`--incremental` first tries a fast path s2i does not have: assemble runs in the previous image itself
+(`assemble --in-place`), which replaces the code and keeps the environment when the dependency
+fingerprint is unchanged, so the new image is the previous one plus a small layer: no artifacts are
+streamed out and back, and no environment is committed again. When the dependencies changed (assemble
+exits 3), or the previous image came from another builder or environment, or too many code layers are
+stacked, it falls back to s2i's way: save-artifacts from the previous image, restored by assemble.
 """
 
 from __future__ import annotations
@@ -33,6 +40,9 @@ DEFAULT_SCRIPTS = "/usr/libexec/s2i"  # s2i's own default, used when the label i
 UPLOAD_UID, UPLOAD_GID = 1001, 0
 ARTIFACTS_TAR = "s2i-artifacts.tar"
 BUILD_LABEL = "io.seldon.s2i.build.output"  # on the assemble container (and so the image)
+BUILDER_ID_LABEL = "io.seldon.s2i.builder-id"  # the builder image's ID, for the in-place fast path
+IN_PLACE_DECLINED = 3  # `assemble --in-place`: dependencies changed, build the usual way
+MAX_STACKED_LAYERS = 8
 
 
 class AssembleFailed(StepError):
@@ -159,26 +169,79 @@ def build(request: BuildRequest) -> None:
             "Build it with `make images`, or pull it.",
         )
     scripts = _scripts_dir(builder_info)
+    previous = _inspect(docker, request.image) if request.incremental else None
+
+    if previous is not None:
+        why_not = _why_not_in_place(previous, builder_info, env)
+        if why_not is None:
+            proc.log(f"---> Rebuilding {request.image} in place: its dependencies are reused if unchanged")
+            command = [request.image, f"{scripts}/assemble", "--in-place"]
+            status = _assemble(request, source, env, command, None, builder_info, scripts)
+            if status == 0:
+                return
+            if status != IN_PLACE_DECLINED:
+                raise AssembleFailed(request.image, status)
+        else:
+            proc.log(f"---> Not rebuilding in place: {why_not}")
 
     artifacts = None
-    if request.incremental and _inspect(docker, request.image) is not None:
+    if previous is not None:
         with proc.step(f"Saving artifacts from the previous {request.image}"):
             artifacts = save_artifacts(docker, request.image, scripts, request.network)
             proc.log(f"     {len(artifacts or b'')} bytes")
+    if artifacts is None:
+        command = [request.builder, f"{scripts}/assemble"]
+    else:  # s2i unpacks the stream at /tmp/artifacts right before assemble, as here
+        unpack = f"mkdir -p /tmp/artifacts && tar -C /tmp/artifacts -xf /tmp/{ARTIFACTS_TAR}"
+        command = ["--entrypoint", "/bin/sh", request.builder, "-c",
+                   f"{unpack} && rm -f /tmp/{ARTIFACTS_TAR} && exec {scripts}/assemble"]  # fmt: skip
+    status = _assemble(request, source, env, command, artifacts, builder_info, scripts)
+    if status != 0:
+        raise AssembleFailed(request.image, status)
 
+
+def _why_not_in_place(
+    previous: dict[str, Any], builder_info: dict[str, Any], env: dict[str, str]
+) -> str | None:
+    """The fast path of --incremental runs assemble in the previous image itself, so it is only taken
+    when that image is what this build would start from: the same builder image, the same environment,
+    and not too many code layers stacked on it already (each fast rebuild adds one)."""
+    labels = (previous.get("Config") or {}).get("Labels") or {}
+    if labels.get(BUILDER_ID_LABEL) != builder_info["Id"]:
+        return "the previous image was built with another builder image"
+    expected = dict(_env_pairs(builder_info), **env)
+    if dict(_env_pairs(previous)) != expected:
+        return "the build environment (-e or .s2i/environment) changed"
+    stacked = len(previous["RootFS"]["Layers"]) - len(builder_info["RootFS"]["Layers"])
+    if stacked >= MAX_STACKED_LAYERS:
+        return f"{stacked} application layers are stacked already; starting again from the builder"
+    return None
+
+
+def _env_pairs(info: dict[str, Any]) -> list[tuple[str, str]]:
+    pairs = [item.partition("=") for item in (info.get("Config") or {}).get("Env") or []]
+    return [(key, value) for key, _, value in pairs]
+
+
+def _assemble(
+    request: BuildRequest,
+    source: Path,
+    env: dict[str, str],
+    command: list[str],
+    artifacts: bytes | None,
+    builder_info: dict[str, Any],
+    scripts: str,
+) -> int:
+    """Create the assemble container (`command`: image and arguments), upload, run it and, when it
+    succeeds, commit it as request.image. Returns assemble's exit status; the container never stays."""
+    docker = request.docker
     create = [docker, "create", "--network", request.network, "--user", f"{UPLOAD_UID}"]
     create += ["--label", f"{BUILD_LABEL}={request.image}"]
     for key, value in env.items():
         create += ["--env", f"{key}={value}"]
     for host, dest in request.injections:
         create += ["--volume", f"{host}:{dest}:ro"]
-    if artifacts is None:
-        create += [request.builder, f"{scripts}/assemble"]
-    else:  # s2i unpacks the stream at /tmp/artifacts right before assemble, as here
-        unpack = f"mkdir -p /tmp/artifacts && tar -C /tmp/artifacts -xf /tmp/{ARTIFACTS_TAR}"
-        create += ["--entrypoint", "/bin/sh", request.builder, "-c",
-                   f"{unpack} && rm -f /tmp/{ARTIFACTS_TAR} && exec {scripts}/assemble"]  # fmt: skip
-    container = proc.output(create).decode().strip()
+    container = proc.output(create + command).decode().strip()
     try:
         proc.output([docker, "cp", "-", f"{container}:/tmp"], stdin=source_tar(source, artifacts))
         started = time.monotonic()
@@ -188,12 +251,13 @@ def build(request: BuildRequest) -> None:
             pass  # the status below is what counts; assemble already printed why
         status = int(proc.output([docker, "wait", container]).decode().strip() or "1")
         if status != 0:
-            raise AssembleFailed(request.image, status)
+            return status
         entrypoint = json.dumps(builder_info["Config"].get("Entrypoint") or [])
         changes = [f'CMD ["{scripts}/run"]', f"USER {UPLOAD_UID}", f"ENTRYPOINT {entrypoint}"]
         labels = {
             "io.openshift.s2i.build.image": request.builder,
             "io.openshift.s2i.build.source-location": str(source),
+            BUILDER_ID_LABEL: builder_info["Id"],
             **request.labels,
         }
         changes += [f"LABEL {key}={json.dumps(value)}" for key, value in labels.items()]
@@ -202,6 +266,7 @@ def build(request: BuildRequest) -> None:
             commit += ["--change", change]
         proc.output(commit + [container, request.image])
         proc.log(f"---> Built {request.image} in {time.monotonic() - started:.1f}s")
+        return 0
     finally:
         proc.output([docker, "rm", "--force", "--volumes", container])
 

@@ -57,6 +57,13 @@ class ComponentError(ConfigError):
     """The user's component class cannot be found, imported, or lacks a method."""
 
 
+class DependenciesChanged(BuilderError):
+    """`assemble --in-place`: the previous image's dependencies do not fit this source. Not a
+    failure of the build: `python -m builders build --incremental` then builds the usual way."""
+
+    exit_code = 3
+
+
 class StepError(BuilderError):
     """A build step (an installer, a copy, a hook) failed."""
 

@@ -42,3 +42,24 @@ def test_parse_arguments(tmp_path: Path) -> None:
         dockerbuild.parse_injections([f"{tmp_path}/missing:/whl"])
     with pytest.raises(ConfigError, match="HOST_DIR:/absolute/destination"):
         dockerbuild.parse_injections([f"{tmp_path}:whl"])
+
+
+def _image(image_id: str, env: list[str], layers: int, builder_id: str = "") -> dict[str, object]:
+    labels = {dockerbuild.BUILDER_ID_LABEL: builder_id} if builder_id else {}
+    return {
+        "Id": image_id,
+        "Config": {"Env": env, "Labels": labels},
+        "RootFS": {"Layers": [f"sha256:{n}" for n in range(layers)]},
+    }
+
+
+def test_in_place_rebuild_only_on_the_same_builder_and_environment() -> None:
+    builder = _image("sha256:b", ["PATH=/bin", "HOME=/opt/app-root/src"], layers=5)
+    env = {"MODEL_NAME": "MyModel"}
+    same = _image("sha256:p", ["PATH=/bin", "HOME=/opt/app-root/src", "MODEL_NAME=MyModel"], 6, "sha256:b")
+    assert dockerbuild._why_not_in_place(same, builder, env) is None
+    other_builder = {**same, "Config": {**same["Config"], "Labels": {}}}  # type: ignore[dict-item]
+    assert "another builder" in str(dockerbuild._why_not_in_place(other_builder, builder, env))
+    assert "environment" in str(dockerbuild._why_not_in_place(same, builder, {**env, "FOO": "1"}))
+    deep = _image("sha256:p", same["Config"]["Env"], 5 + dockerbuild.MAX_STACKED_LAYERS, "sha256:b")  # type: ignore[index]
+    assert "stacked" in str(dockerbuild._why_not_in_place(deep, builder, env))

@@ -1,0 +1,86 @@
+"""`--incremental`: the in-place fast path, s2i's save-artifacts path, and a dependency change,
+one source edited step by step and rebuilt under the same image name."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests import harness
+
+pytestmark = pytest.mark.docker
+
+MODEL = """import tabulate
+
+
+class MyModel:
+    def predict(self, X, features_names=None):
+        return [[{answer}]]
+
+    def tags(self):
+        return {{"tabulate": tabulate.__version__}}
+"""
+
+
+def predict(image: str) -> tuple[object, dict[str, str]]:
+    with harness.serve(image) as server:
+        reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1]]}})
+        assert reply.status_code == 200, reply.text
+        body = reply.json()
+        return body["data"]["ndarray"], body["meta"]["tags"]
+
+
+def files_in(image: str, folder: str) -> list[str]:
+    listing = harness.docker("run", "--rm", "--entrypoint", "ls", image, "-A", folder)
+    return listing.stdout.decode().split()
+
+
+def test_incremental_rebuilds(python3_builder: str, tmp_path: Path) -> None:
+    source = tmp_path / "app"
+    shutil.copytree(harness.FIXTURES / "requirements_basic", source)
+    (source / "MyModel.py").write_text(MODEL.format(answer=1))
+    (source / "notes.txt").write_text("only in the first build\n")
+    image = harness.unique_tag("incremental")
+    try:
+        harness.build_ok(source, image, incremental=True)  # no previous image: a cold build
+        assert predict(image) == ([[1]], {"tabulate": "0.9.0"})
+
+        # A code-only change: assemble runs in the previous image and replaces only the code.
+        (source / "MyModel.py").write_text(MODEL.format(answer=2))
+        (source / "notes.txt").unlink()
+        fast = harness.build_ok(source, image, incremental=True)
+        assert "in place" in fast.log and "replacing the code only" in fast.log, fast.log
+        assert "Installing" not in fast.log
+        assert predict(image) == ([[2]], {"tabulate": "0.9.0"})
+        assert "notes.txt" not in files_in(image, "/opt/app-root/src")
+
+        # A new build variable: not the previous image's environment, so s2i's route: save-artifacts
+        # from the previous image, restored by assemble with no resolver.
+        env = {"SELDON_LOG_LEVEL": "WARNING"}
+        (source / "MyModel.py").write_text(MODEL.format(answer=3))
+        restored = harness.build_ok(source, image, env=env, incremental=True)
+        assert "Not rebuilding in place: the build environment" in restored.log, restored.log
+        assert "Saving artifacts from the previous" in restored.log
+        assert "reused the previous image's, no resolver, no download" in restored.log
+        assert "Installing" not in restored.log
+        assert predict(image) == ([[3]], {"tabulate": "0.9.0"})
+
+        # A dependency change: the in-place attempt declines and the environment is installed afresh.
+        (source / "requirements.txt").write_text("tabulate==0.8.10\n")
+        changed = harness.build_ok(source, image, env=env, incremental=True)
+        assert "dependency inputs changed" in changed.log, changed.log
+        assert "Installing requirements.txt" in changed.log
+        assert predict(image) == ([[3]], {"tabulate": "0.8.10"})
+
+        # No installer cache in any layer of the result.
+        caches = [
+            path
+            for paths in harness.layer_paths(image).values()
+            for path in paths
+            if "uv-cache" in path or "/.cache/pip" in path or "/.cache/uv" in path
+        ]
+        assert caches == []
+    finally:
+        harness.docker("rmi", "--force", image, check=False)

@@ -116,6 +116,12 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
     with proc.step(f"Checking that {cfg.model_name} imports and serves {cfg.service_type.value}"):
         methods = component.check_import(str(layout.python), layout.app_dir, cfg)
         proc.log(f"     {cfg.class_name} provides: {', '.join(methods)}")
+        score_adapter = component.needs_score_adapter(cfg, methods)
+        if score_adapter:
+            proc.log(
+                f"     {cfg.class_name} has score() and no transform_input(): /transform-input passes "
+                "the request through and adds the scores as meta.tags.outlierScore"
+            )
 
     with proc.step(f"Recording installed packages in {layout.lock}"):
         # No cache: uv would otherwise leave one in HOME (the app folder), and so in the image.
@@ -135,6 +141,7 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
                 "wrapper_service_type": cfg.service_type.wrapper_name,
                 "payload_passthrough": cfg.payload_passthrough,
                 "persistence": cfg.persistence,
+                "score_adapter": score_adapter,
             },
             indent=2,
         )

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 
 from builders import proc
-from builders.config import BuildConfig
+from builders.config import BuildConfig, ServiceType
 from builders.errors import ComponentError, StepError
 
 PROBE = Path(__file__).with_name("probe.py")
@@ -31,6 +31,15 @@ def _method_error(config: BuildConfig, where: str, groups: list[tuple[str, ...]]
         f"Add the method to {config.class_name}, or set SERVICE_TYPE to the component type the class "
         "implements (MODEL: predict, ROUTER: route, TRANSFORMER: transform_input, OUTPUT_TRANSFORMER: "
         "transform_output, COMBINER: aggregate, OUTLIER_DETECTOR: score or transform_input).",
+    )
+
+
+def needs_score_adapter(config: BuildConfig, methods: list[str]) -> bool:
+    """An OUTLIER_DETECTOR written for seldon-core 0.x's `score`, which the 1.x wrapper never calls."""
+    return (
+        config.service_type is ServiceType.OUTLIER_DETECTOR
+        and "score" in methods
+        and not {"transform_input", "transform_input_raw"} & set(methods)
     )
 
 

@@ -18,6 +18,11 @@ from builders.config import unquote
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
 
+# OUTLIER_DETECTOR classes with only `score` are served through this adapter (see its docstring).
+SHIM_DIR = Path(__file__).with_name("shim")
+SCORE_ADAPTER = "seldon_s2i_outlier.ScoreOutlierDetector"
+COMPONENT_VARIABLE = "SELDON_S2I_COMPONENT"
+
 DEFAULT_PORTS = {
     "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": ("--http-port", "9000"),
     "PREDICTIVE_UNIT_GRPC_SERVICE_PORT": ("--grpc-port", "9500"),
@@ -40,7 +45,7 @@ def microservice_argv(manifest: Mapping[str, Any], environ: Mapping[str, str], a
     """The seldon-core-microservice command line. Pure: unit tests pin it exactly."""
     argv = [
         str(app_root / "bin" / "seldon-core-microservice"),
-        manifest["model_name"],
+        SCORE_ADAPTER if manifest.get("score_adapter") else manifest["model_name"],
         "--service-type",
         manifest["wrapper_service_type"],
     ]
@@ -56,8 +61,13 @@ def microservice_argv(manifest: Mapping[str, Any], environ: Mapping[str, str], a
     return argv
 
 
-def child_environment(manifest: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, str]:
+def child_environment(
+    manifest: Mapping[str, Any], environ: Mapping[str, str], shim_dir: Path = SHIM_DIR
+) -> dict[str, str]:
     env = dict(environ)
+    if manifest.get("score_adapter"):
+        env[COMPONENT_VARIABLE] = manifest["model_name"]
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(shim_dir), env.get("PYTHONPATH", "")) if p)
     # The wrapper reads PAYLOAD_PASSTHROUGH itself; s2i may hand it over quoted ("true").
     passthrough = unquote(env.get("PAYLOAD_PASSTHROUGH", "").strip())
     env["PAYLOAD_PASSTHROUGH"] = passthrough or ("true" if manifest.get("payload_passthrough") else "false")

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -48,8 +49,22 @@ def onnx_builder(python3_builder: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def model_template_image(python3_builder: str) -> Iterator[str]:
-    image = harness.unique_tag("model-template")
-    harness.build_ok(harness.TEMPLATES / "model-template-app", image, builder=python3_builder)
-    yield image
-    harness.docker("rmi", "--force", image, check=False)
+def built(python3_builder: str) -> Iterator[Callable[[Path], str]]:
+    """Build a source folder with the python3 builder once per session; the images go at the end."""
+    images: dict[Path, str] = {}
+
+    def build(source: Path) -> str:
+        if source not in images:
+            image = harness.unique_tag(source.name)
+            harness.build_ok(source, image, builder=python3_builder)
+            images[source] = image
+        return images[source]
+
+    yield build
+    if images:
+        harness.docker("rmi", "--force", *images.values(), check=False)
+
+
+@pytest.fixture(scope="session")
+def model_template_image(built: Callable[[Path], str]) -> str:
+    return built(harness.TEMPLATES / "model-template-app")

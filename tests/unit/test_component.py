@@ -80,3 +80,19 @@ def test_import_check_rejects(tmp_path: Path, source: str, fragment: str) -> Non
     with pytest.raises(ComponentError) as caught:
         component.check_import(sys.executable, tmp_path, cfg())
     assert fragment in caught.value.what
+
+
+@pytest.mark.parametrize(
+    ("service_type", "methods", "adapted"),
+    [
+        (ServiceType.OUTLIER_DETECTOR, ["score"], True),
+        (ServiceType.OUTLIER_DETECTOR, ["score", "tags"], True),
+        (ServiceType.OUTLIER_DETECTOR, ["score", "transform_input"], False),  # its own method wins
+        (ServiceType.OUTLIER_DETECTOR, ["transform_input_raw"], False),
+        (ServiceType.MODEL, ["predict", "score"], False),
+    ],
+)
+def test_score_adapter_only_for_score_only_outlier_detectors(
+    service_type: ServiceType, methods: list[str], adapted: bool
+) -> None:
+    assert component.needs_score_adapter(cfg(service_type), methods) is adapted

@@ -51,3 +51,16 @@ def test_payload_passthrough(built: bool, runtime: str | None, expected: str) ->
     child = run.child_environment({**MANIFEST, "payload_passthrough": built}, env)
     assert child["PAYLOAD_PASSTHROUGH"] == expected
     assert child["GUNICORN_WORKERS"] == "3"  # wrapper variables pass through untouched
+
+
+def test_score_only_outlier_detector_is_served_through_the_adapter() -> None:
+    manifest = {**MANIFEST, "model_name": "pkg.Detector", "wrapper_service_type": "OUTLIER_DETECTOR"}
+    adapted = {**manifest, "score_adapter": True}
+    assert run.microservice_argv(adapted, {}, Path("/app"))[1] == "seldon_s2i_outlier.ScoreOutlierDetector"
+    assert run.microservice_argv(manifest, {}, Path("/app"))[1] == "pkg.Detector"
+    child = run.child_environment(adapted, {"PYTHONPATH": "/extra"}, shim_dir=Path("/shim"))
+    assert child["SELDON_S2I_COMPONENT"] == "pkg.Detector"
+    assert child["PYTHONPATH"] == "/shim:/extra"
+    assert run.child_environment(adapted, {}, shim_dir=Path("/shim"))["PYTHONPATH"] == "/shim"
+    assert "SELDON_S2I_COMPONENT" not in run.child_environment(manifest, {})
+    assert (run.SHIM_DIR / "seldon_s2i_outlier.py").is_file()

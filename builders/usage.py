@@ -30,6 +30,9 @@ Build variables (.s2i/environment or `s2i build -e KEY=VALUE`):
   SERVICE_TYPE          MODEL (default), ROUTER, TRANSFORMER, OUTPUT_TRANSFORMER, COMBINER,
                         OUTLIER_DETECTOR. The class needs, in order: predict, route,
                         transform_input, transform_output, aggregate, score or transform_input
+                        (served at /api/v1.0/predictions, /route, /transform-input,
+                        /transform-output, /aggregate, /transform-input). An outlier detector's
+                        score() result comes back in the response's meta.tags.outlierScore
   PAYLOAD_PASSTHROUGH   false (default) or true: hand the raw request payload to the class
   EXTRA_INDEX_URL       extra package index(es), space separated. Pass it with -e, not in the
                         source folder; a password in it stays in the image configuration

@@ -110,7 +110,10 @@ def restore(layout: Layout, current: str) -> bool:
     """Put the previous build's environment back if its fingerprint equals `current`."""
     previous = layout.artifacts / FINGERPRINT
     saved = layout.artifacts / ENV_PREFIX
-    if not previous.is_file() or previous.read_text().strip() != current or not saved.is_dir():
+    saved_conda = layout.artifacts / CONDA_PREFIX
+    if not previous.is_file() or previous.read_text().strip() != current:
+        return False
+    if not saved.is_dir() and not saved_conda.is_dir():
         return False
     packages = site_packages(layout.app_root)
     if (layout.artifacts / COMPLETE).exists():
@@ -126,7 +129,7 @@ def restore(layout: Layout, current: str) -> bool:
                 elif destination.exists() or destination.is_symlink():
                     destination.unlink()
                 shutil.move(entry, destination)
-    if (layout.artifacts / CONDA_PREFIX).is_dir():
+    if saved_conda.is_dir():
         shutil.rmtree(layout.conda, ignore_errors=True)
-        shutil.move(layout.artifacts / CONDA_PREFIX, layout.conda)
+        shutil.move(saved_conda, layout.conda)
     return True

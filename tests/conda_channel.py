@@ -87,11 +87,11 @@ def build_package(package: Package) -> bytes:
     return buffer.getvalue()
 
 
-def write_channel(root: Path) -> Path:
-    """The channel folder: noarch/ with both packages and their repodata, linux-64/ empty."""
+def write_channel(root: Path, packages: tuple[Package, ...] = PACKAGES) -> Path:
+    """The channel folder: noarch/ with the packages and their repodata, linux-64/ empty."""
     records = {}
     (root / "noarch").mkdir(parents=True)
-    for package in PACKAGES:
+    for package in packages:
         data = build_package(package)
         (root / "noarch" / package.filename).write_bytes(data)
         records[package.filename] = {

@@ -19,6 +19,7 @@ import http.server
 import io
 import json
 import socket
+import sys
 import tarfile
 import threading
 from collections.abc import Iterator, Mapping
@@ -112,6 +113,13 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        """A client that hangs up early (a solve that stopped) is not an error of the channel."""
+        if not isinstance(sys.exception(), ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 @contextlib.contextmanager
 def serve_channel(root: Path) -> Iterator[str]:
     """Serve the channel folder `root` on 127.0.0.1 at a free port; yields its URL."""
@@ -119,7 +127,7 @@ def serve_channel(root: Path) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
     handler = functools.partial(_QuietHandler, directory=str(root.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = _Server(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

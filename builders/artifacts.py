@@ -19,3 +19,4 @@ def save(out: BinaryIO, layout: Layout = IMAGE) -> None:
                 tar.add(path, arcname=path.name)
         if (layout.app_root / incremental.FINGERPRINT).is_file():
             incremental.add_environment(tar, layout)
+            incremental.add_conda(tar, layout)

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from builders import __version__, component, config, incremental, installers, proc
+from builders import __version__, component, conda, config, incremental, installers, proc
 from builders.errors import ConfigError, DependenciesChanged, StepError
 from builders.layout import IMAGE, Layout
 
@@ -30,19 +30,21 @@ class Plan:
     requirements: str | None
     project: str | None
     skipped: tuple[tuple[str, str], ...] = ()
+    environment: conda.EnvironmentFile | None = None  # environment.yml / .yaml, parsed and validated
+
+    @property
+    def order(self) -> list[str]:
+        """What is installed, in order: conda packages, the pip section, requirements, project."""
+        rest = [n for n in (self.requirements, self.project) if n]
+        return conda.installs(self.environment, rest)
 
 
 def plan(source: Path) -> Plan:
     """Decide what to install. Every file present is used; nothing is silently ignored."""
-    names = ("requirements.txt", "setup.py", "pyproject.toml", "environment.yml", "environment.yaml")
+    names = ("requirements.txt", "setup.py", "pyproject.toml", *conda.FILES)
     found = tuple(n for n in names if (source / n).is_file())
-    conda = [n for n in found if n.startswith("environment.")]
-    if conda:
-        raise ConfigError(
-            f"{source / conda[0]} asks for a conda environment, which this builder version cannot "
-            "install yet",
-            "List the packages in requirements.txt instead (pip names), or remove the file.",
-        )
+    conda_file = conda.find(source)
+    environment = conda.read(source, conda_file) if conda_file else None
     skipped: list[tuple[str, str]] = []
     project = None
     if "setup.py" in found:
@@ -57,6 +59,7 @@ def plan(source: Path) -> Plan:
         requirements="requirements.txt" if "requirements.txt" in found else None,
         project=project,
         skipped=tuple(skipped),
+        environment=environment,
     )
 
 
@@ -88,6 +91,12 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
         proc.log(f"     dependency files found: {', '.join(deps.found) or 'none'}")
         for name, why in deps.skipped:
             proc.log(f"     not installing {name}: {why}")
+        conda_plan = conda.decide(deps.environment, layout) if deps.environment else None
+        if deps.environment and conda_plan:
+            for line in conda.describe(deps.environment, conda_plan):
+                proc.log(f"     {line}")
+        if deps.order:
+            proc.log(f"     install order: {' -> '.join(deps.order)}")
 
     deps_fingerprint = incremental.fingerprint(layout.source, cfg, layout, whole_tree=bool(deps.project))
     reused = False
@@ -111,10 +120,15 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
 
     if not reused:
         with tempfile.TemporaryDirectory(prefix="s2i-build-") as scratch:
-            _install(cfg, deps, layout, environ, Path(scratch))
+            _install(cfg, deps, layout, environ, Path(scratch), conda_plan)
 
+    python = conda_plan.python if conda_plan else layout.python
+    conda_prefix = str(conda_plan.prefix) if conda_plan else None
     with proc.step(f"Checking that {cfg.model_name} imports and serves {cfg.service_type.value}"):
-        methods = component.check_import(str(layout.python), layout.app_dir, cfg)
+        # the interpreter and search paths the server will have (conda's bin/ and lib/ included)
+        methods = component.check_import(
+            str(python), layout.app_dir, cfg, env=conda.activate(conda_prefix, environ)
+        )
         proc.log(f"     {cfg.class_name} provides: {', '.join(methods)}")
         score_adapter = component.needs_score_adapter(cfg, methods)
         if score_adapter:
@@ -126,7 +140,7 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
     with proc.step(f"Recording installed packages in {layout.lock}"):
         # No cache: uv would otherwise leave one in HOME (the app folder), and so in the image.
         no_cache = {**environ, "UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
-        freeze = installers.freeze(cfg.installer, str(layout.uv), str(layout.python))
+        freeze = installers.freeze(cfg.installer, str(layout.uv), str(python))
         frozen = proc.run(freeze, env=no_cache, quiet=True)
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
         proc.log(f"     {len(frozen.splitlines())} packages installed")
@@ -142,6 +156,7 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
                 "payload_passthrough": cfg.payload_passthrough,
                 "persistence": cfg.persistence,
                 "score_adapter": score_adapter,
+                "conda": conda_plan.manifest() if conda_plan else None,
             },
             indent=2,
         )
@@ -174,7 +189,12 @@ def _empty(directory: Path) -> None:
 
 
 def _install(
-    cfg: config.BuildConfig, deps: Plan, layout: Layout, environ: Mapping[str, str], scratch: Path
+    cfg: config.BuildConfig,
+    deps: Plan,
+    layout: Layout,
+    environ: Mapping[str, str],
+    scratch: Path,
+    conda_plan: conda.CondaPlan | None = None,
 ) -> None:
     constraints = []
     find_links: list[str] = []
@@ -186,7 +206,7 @@ def _install(
         find_links.append(str(layout.wheels))
         proc.log(f"---> Using {len(pins)} wheels from {layout.wheels} before any index")
     base = installers.InstallRequest(
-        python=str(layout.python),
+        python=str(conda_plan.python if conda_plan else layout.python),
         requirement_files=(str(layout.wrapper),),
         constraint_files=tuple(constraints),
         find_links=tuple(find_links),
@@ -196,6 +216,8 @@ def _install(
     env = dict(environ)
     env.update(UV_CACHE_DIR=str(scratch / "uv-cache"), UV_LINK_MODE="copy", UV_PYTHON_DOWNLOADS="never")
     secrets = [u.split("@")[0] for u in cfg.extra_index_urls if "@" in u]
+    if deps.environment and conda_plan:
+        _install_conda(cfg, deps.environment, conda_plan, layout, base, env, secrets, scratch)
     if deps.requirements:
         with proc.step(f"Installing {deps.requirements} with {cfg.installer}"):
             requirements = (*base.requirement_files, str(layout.app_dir / deps.requirements))
@@ -203,8 +225,33 @@ def _install(
     if deps.project:
         with proc.step(f"Installing the project ({deps.project}) with {cfg.installer}"):
             _install_one(cfg, layout, replace(base, packages=(str(layout.app_dir),)), env, secrets)
-    if not deps.requirements and not deps.project:
+    if not deps.requirements and not deps.project and not deps.environment:
         proc.log("---> No dependency files: using the preinstalled seldon-core environment as is")
+
+
+def _install_conda(
+    cfg: config.BuildConfig,
+    environment: conda.EnvironmentFile,
+    conda_plan: conda.CondaPlan,
+    layout: Layout,
+    base: installers.InstallRequest,
+    env: Mapping[str, str],
+    secrets: list[str],
+    scratch: Path,
+) -> None:
+    if environment.specs:
+        with proc.step(f"Installing the conda packages of {environment.filename} with py-rattler"):
+            conda.install(environment, conda_plan, scratch / "rattler")
+    if conda_plan.app_environment:
+        # The conda Python is the application's: it gets seldon-core and the wrapper pins.
+        with proc.step(f"Installing seldon-core into {conda_plan.prefix} with {cfg.installer}"):
+            _install_one(cfg, layout, base, env, secrets)
+    if environment.pip:
+        with proc.step(f"Installing the pip section of {environment.filename} with {cfg.installer}"):
+            pip_file = scratch / "environment-pip.txt"
+            pip_file.write_text(conda.pip_requirements(environment), encoding="utf-8")
+            requirements = (*base.requirement_files, str(pip_file))
+            _install_one(cfg, layout, replace(base, requirement_files=requirements), env, secrets)
 
 
 def _make_group_writable(root: Path) -> None:

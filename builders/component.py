@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 from builders import proc
@@ -87,10 +88,13 @@ def _binds_name(tree: ast.Module, name: str) -> bool:
     return False
 
 
-def check_import(python: str, app_dir: Path, config: BuildConfig) -> list[str]:
-    """Import the class with the application interpreter; return its public methods."""
+def check_import(
+    python: str, app_dir: Path, config: BuildConfig, env: Mapping[str, str] | None = None
+) -> list[str]:
+    """Import the class with the application interpreter (and `env`, the server's environment);
+    return its public methods."""
     try:
-        output = proc.run([python, str(PROBE), config.model_name], cwd=app_dir, quiet=True)
+        output = proc.run([python, str(PROBE), config.model_name], env=env, cwd=app_dir, quiet=True)
     except StepError as exc:
         raise StepError(
             f"importing {config.model_name} with {python} crashed the interpreter: {exc.what}",

@@ -5,7 +5,8 @@ entries and scripts that were not in the builder image) plus a fingerprint of ev
 them: the builder version, the wrapper requirements, the dependency files, the wheels at /whl and the
 installer settings. assemble restores them when the fingerprint matches, so a code-only change runs
 no resolver and downloads nothing. When anything differs the environment is installed from scratch:
-a stale package can never survive a changed requirements file. No installer cache is involved, so
+a stale package can never survive a changed requirements file. The conda prefix of an
+environment.yml travels the same way, whole. No installer cache is involved, so
 none ends up in an image.
 """
 
@@ -25,6 +26,7 @@ from builders.layout import Layout
 FINGERPRINT = "s2i-deps.sha256"
 BASELINE = Path("/opt/s2i/baseline.json")  # what the builder image's app environment holds
 ENV_PREFIX = "env"
+CONDA_PREFIX = "conda"  # environment.yml's prefix, in the stream
 COMPLETE = "env-complete"  # marker: the stream holds the whole environment, not only additions
 # Files whose content decides the installed set. If the folder is installed as a project, its whole
 # tree counts, since the package is built from it.
@@ -97,11 +99,21 @@ def add_environment(tar: tarfile.TarFile, layout: Layout, baseline_path: Path = 
             tar.add(entry, arcname=f"{ENV_PREFIX}/bin/{entry.name}")
 
 
+def add_conda(tar: tarfile.TarFile, layout: Layout) -> None:
+    """environment.yml's prefix, whole: it lives at a fixed path in every image of this builder,
+    so it is moved back as files (no conda-pack relocation needed)."""
+    if layout.conda.is_dir():
+        tar.add(layout.conda, arcname=CONDA_PREFIX)
+
+
 def restore(layout: Layout, current: str) -> bool:
     """Put the previous build's environment back if its fingerprint equals `current`."""
     previous = layout.artifacts / FINGERPRINT
     saved = layout.artifacts / ENV_PREFIX
-    if not previous.is_file() or previous.read_text().strip() != current or not saved.is_dir():
+    saved_conda = layout.artifacts / CONDA_PREFIX
+    if not previous.is_file() or previous.read_text().strip() != current:
+        return False
+    if not saved.is_dir() and not saved_conda.is_dir():
         return False
     packages = site_packages(layout.app_root)
     if (layout.artifacts / COMPLETE).exists():
@@ -117,4 +129,7 @@ def restore(layout: Layout, current: str) -> bool:
                 elif destination.exists() or destination.is_symlink():
                     destination.unlink()
                 shutil.move(entry, destination)
+    if saved_conda.is_dir():
+        shutil.rmtree(layout.conda, ignore_errors=True)
+        shutil.move(saved_conda, layout.conda)
     return True

@@ -14,6 +14,7 @@ class Layout:
     app_root: Path = Path("/opt/app-root")  # the application virtualenv
     tools: Path = Path("/opt/s2i/tools")  # the builder's own environment (never shared)
     wrapper: Path = Path("/opt/s2i/wrapper-requirements.txt")  # keeps seldon-core working
+    conda: Path = Path("/opt/app-root/conda")  # environment.yml's prefix (fixed: needs no relocation)
 
     @property
     def app_dir(self) -> Path:

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from builders import proc, sizing
+from builders import conda, proc, sizing
 from builders.config import unquote
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
@@ -71,7 +71,9 @@ def child_environment(
     # The wrapper reads PAYLOAD_PASSTHROUGH itself; s2i may hand it over quoted ("true").
     passthrough = unquote(env.get("PAYLOAD_PASSTHROUGH", "").strip())
     env["PAYLOAD_PASSTHROUGH"] = passthrough or ("true" if manifest.get("payload_passthrough") else "false")
-    return env
+    # environment.yml: the conda prefix's programs, libraries and CONDA_PREFIX, for the model
+    conda_env = manifest.get("conda") or {}
+    return conda.activate(conda_env.get("prefix"), env)
 
 
 def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
@@ -89,6 +91,6 @@ def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
     if hook.is_file() and os.access(hook, os.X_OK):
         proc.log(f"---> Running {hook}")
         proc.run([str(hook)], env=env, cwd=layout.app_dir)
-    argv = microservice_argv(manifest, env, layout.app_root)
+    argv = microservice_argv(manifest, env, conda.app_root(manifest, layout.app_root))
     proc.log("---> Serving: " + " ".join(argv))
     os.execvpe(argv[0], argv, env)

@@ -23,6 +23,9 @@ The source folder holds:
   .s2i/environment      MODEL_NAME=MyModel, SERVICE_TYPE=MODEL, ... (one KEY=VALUE a line)
   requirements.txt      optional: pip requirements, installed first
   setup.py / pyproject.toml   optional: the folder as a package, installed after requirements.txt
+  environment.yml       optional (or environment.yaml): conda packages from its `channels`,
+                        installed first into /opt/app-root/conda (on PATH, LD_LIBRARY_PATH,
+                        CONDA_PREFIX at run time), then its `pip:` section
   before-run            optional: an executable run before the server starts
 
 Build variables (.s2i/environment or `s2i build -e KEY=VALUE`):

@@ -17,6 +17,7 @@ def test_usage_names_the_build_command_every_variable_and_the_ports() -> None:
     assert '-d \'{"data": {"ndarray": [[1.0, 2.0, 3.0]]}}\'' in text
     assert "http://127.0.0.1:9000/api/v1.0/predictions" in text
     assert "-i ./wheels:/whl" in text
+    assert "environment.yml" in text and "CONDA_PREFIX" in text
 
 
 def test_usage_appends_the_notes_of_derived_images(tmp_path: Path) -> None:

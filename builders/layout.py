@@ -14,6 +14,7 @@ class Layout:
     app_root: Path = Path("/opt/app-root")  # the application virtualenv
     tools: Path = Path("/opt/s2i/tools")  # the builder's own environment (never shared)
     wrapper: Path = Path("/opt/s2i/wrapper-requirements.txt")  # keeps seldon-core working
+    secrets: Path = Path("/opt/s2i/secrets")  # `s2i build -i ./secrets:/opt/s2i/secrets`: netrc, pip.conf
 
     @property
     def app_dir(self) -> Path:

@@ -272,13 +272,17 @@ def _install(
             user_file = compiled
         with proc.step(f"Installing {deps.requirements} with {cfg.installer}"):
             if deps.hashes:
-                # Hash-checking mode wants every requirement pinned and hashed, which the wrapper's
-                # own requirements are not: they are already installed, and apply as constraints.
-                proc.log("     --hash found: hash-checking mode, the wrapper's pins apply as constraints")
+                # Hash-checking mode wants every requirement and constraint pinned with `==`, which
+                # the wrapper's pins are not: they apply as the versions installed now.
+                exact = scratch / "wrapper-installed.txt"
+                exact.write_text("".join(f"{pin}\n" for pin in wrapper.exact()), encoding="utf-8")
+                proc.log(
+                    f"     --hash found: hash-checking mode; pins held at {', '.join(wrapper.exact())}"
+                )
                 request = replace(
                     base,
                     requirement_files=(str(user_file),),
-                    constraint_files=(str(layout.wrapper), *constraints),
+                    constraint_files=(str(exact), *constraints),
                     require_hashes=True,
                 )
             else:
@@ -347,6 +351,10 @@ class _Wrapper:
         text = layout.wrapper.read_text(encoding="utf-8") if layout.wrapper.is_file() else ""
         self.pins = depfiles.wrapper_pins(text)
         self.installed = depfiles.locked_versions(installed)
+
+    def exact(self) -> list[str]:
+        """The wrapper's pinned packages at the versions installed now."""
+        return [f"{name}=={self.installed[name]}" for name in self.pins if name in self.installed]
 
     @contextmanager
     def check(self, user: list[tuple[str, int, Requirement]]) -> Iterator[None]:

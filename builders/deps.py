@@ -232,9 +232,8 @@ def resolver_explanation(output: str) -> str:
     is caused by` and the lines under it)."""
     lines = output.splitlines()
     for index, line in enumerate(lines):
-        stripped = line.strip().lstrip("╰─▶ ").strip()
-        if stripped.startswith("Because "):
-            return stripped
+        if "Because " in line:
+            return line[line.index("Because ") :].strip()
         if "The conflict is caused by" in line:
             return " ".join(s.strip() for s in lines[index : index + 4])
     return ""

@@ -88,7 +88,7 @@ class WrapperConflict(StepError):
 
     def __init__(self, sides: list[tuple[str, str]], explanation: str, pins_file: str) -> None:
         what = "the application's dependencies conflict with the seldon-core wrapper's pins: " + "; ".join(
-            f"{user} needs what the builder's pin {wrapper} excludes" for user, wrapper in sides
+            f"{user} contradicts the builder's pin {wrapper}" for user, wrapper in sides
         )
         if explanation:
             what += f". The resolver says: {explanation}"

@@ -276,9 +276,7 @@ def _install(
                 # the wrapper's pins are not: they apply as the versions installed now.
                 exact = scratch / "wrapper-installed.txt"
                 exact.write_text("".join(f"{pin}\n" for pin in wrapper.exact()), encoding="utf-8")
-                proc.log(
-                    f"     --hash found: hash-checking mode; pins held at {', '.join(wrapper.exact())}"
-                )
+                proc.log(f"     --hash found: hash-checking mode; pins held at {', '.join(wrapper.exact())}")
                 request = replace(
                     base,
                     requirement_files=(str(user_file),),

@@ -34,7 +34,7 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
         if line.endswith("\\"):
             pending += line[:-1] + " "
             continue
-        joined = (pending + line).strip()
+        joined = " ".join((pending + line).split())
         pending = ""
         if joined:
             result.append((start, joined))
@@ -235,7 +235,7 @@ def resolver_explanation(output: str) -> str:
         if "Because " in line:
             return line[line.index("Because ") :].strip()
         if "The conflict is caused by" in line:
-            return " ".join(s.strip() for s in lines[index : index + 4])
+            return " ".join(s.strip() for s in lines[index : index + 4] if s.strip())
     return ""
 
 

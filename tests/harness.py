@@ -207,13 +207,19 @@ def flat(values: object) -> list[float]:
     return [float(values)]  # type: ignore[arg-type]
 
 
-def files_containing(image: str, needle: bytes) -> list[str]:
-    """Every file of every layer of `image` whose contents hold `needle`, plus any non-layer blob
-    (the image configuration) that does. Streams `docker save` through a temporary file."""
+def files_containing(image: str, *needles: bytes) -> dict[bytes, list[str]]:
+    """For each needle, every file of every layer of `image` whose name or contents hold it, plus any
+    non-layer blob (the image configuration) that does. Streams `docker save` through a temporary file."""
     import tarfile
     import tempfile
 
-    hits: list[str] = []
+    hits: dict[bytes, list[str]] = {needle: [] for needle in needles}
+
+    def search(where: str, data: bytes) -> None:
+        for needle in needles:
+            if needle in data:
+                hits[needle].append(where)
+
     with tempfile.TemporaryFile() as saved:
         subprocess.run([DOCKER, "save", image], stdout=saved, check=True)
         saved.seek(0)
@@ -226,14 +232,14 @@ def files_containing(image: str, needle: bytes) -> list[str]:
                     layer = tarfile.open(fileobj=data)
                 except tarfile.ReadError:
                     data.seek(0)
-                    if needle in data.read():
-                        hits.append(member.name)
+                    search(member.name, data.read())
                     continue
                 with layer:
                     for entry in layer:
                         content = layer.extractfile(entry) if entry.isfile() else None
-                        if needle in entry.name.encode() or (content and needle in content.read()):
-                            hits.append(f"{member.name}:{entry.name}")
+                        search(f"{member.name}:{entry.name}", entry.name.encode())
+                        if content is not None:
+                            search(f"{member.name}:{entry.name}", content.read())
     return hits
 
 
@@ -273,14 +279,21 @@ def private_index(wheels: Sequence[Path], user: str = "builder", token: str | No
         def log_message(self, format: str, *args: object) -> None:
             pass
 
+        def do_HEAD(self) -> None:
+            self.respond(send_body=False)
+
         def do_GET(self) -> None:
+            self.respond(send_body=True)
+
+        def respond(self, send_body: bool) -> None:
             if self.headers.get("Authorization") != expected:
                 self.send_response(401)
                 self.send_header("WWW-Authenticate", 'Basic realm="private"')
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
-            index.authorized.append(self.path)
+            if send_body:
+                index.authorized.append(self.path)
             parts = [p for p in self.path.split("?")[0].split("/") if p]
             body: bytes | None = None
             kind = "text/html"
@@ -305,7 +318,8 @@ def private_index(wheels: Sequence[Path], user: str = "builder", token: str | No
             self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self.wfile.write(body)
+            if send_body:
+                self.wfile.write(body)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     index.url = f"http://127.0.0.1:{server.server_address[1]}/simple"

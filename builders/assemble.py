@@ -91,6 +91,14 @@ def plan(source: Path) -> Plan:
     elif "requirements.in" in found:
         requirements = "requirements.in"
     included: list[Path] = depfiles.includes(source / requirements) if requirements else []
+    missing = [p for p in included if not p.is_file()]
+    if missing:
+        raise ConfigError(
+            f"{source / str(requirements)} includes {_relative(missing[0], source)} (with -r or -c), "
+            "and there is no such file",
+            "Paths after -r/-c are relative to the file that names them; add the file to the source "
+            "folder or fix the path.",
+        )
     return Plan(
         found=found,
         requirements=requirements,

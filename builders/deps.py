@@ -172,7 +172,10 @@ def wrapper_pins(text: str) -> dict[str, Pin]:
         if line.startswith("#"):
             why.append(line.lstrip("# ").strip())
         elif line:
-            requirement = Requirement(line)
+            try:
+                requirement = Requirement(line.split(" #", 1)[0].strip())
+            except InvalidRequirement:
+                continue
             pins[canonicalize_name(requirement.name)] = Pin(requirement, " ".join(why[-1:]))
             why = []
     return pins

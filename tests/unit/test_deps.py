@@ -189,3 +189,14 @@ def test_fingerprint_follows_included_files(tmp_path: Path) -> None:
     (source / "pins" / "c.txt").write_text("six<1.18\n")
     third = incremental.fingerprint(source, cfg, layout, whole_tree=False)
     assert len({first, second, third}) == 3
+
+
+def test_plan_refuses_a_missing_include(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"includes reqs/absent\.txt \(with -r or -c\)"):
+        assemble.plan(write(tmp_path, {"requirements.txt": "-r reqs/absent.txt\n"}))
+
+
+def test_wrapper_pins_skip_what_is_not_a_requirement() -> None:
+    pins = deps.wrapper_pins("# why\nnumpy<2  # inline\n-c other.txt\n")
+    assert list(pins) == ["numpy"] and str(pins["numpy"].requirement) == "numpy<2"
+    assert pins["numpy"].why == "why"

@@ -105,7 +105,9 @@ def plan(source: Path) -> Plan:
         project=project,
         skipped=tuple(skipped),
         includes=tuple(_relative(p, source) for p in included),
-        hashes=bool(requirements) and depfiles.uses_hashes([source / str(requirements), *included]),
+        # a compiled requirements.in carries no hashes: hash-checking applies to requirements.txt only
+        hashes=requirements == "requirements.txt"
+        and depfiles.uses_hashes([source / "requirements.txt", *included]),
         notes=tuple(notes),
     )
 

@@ -81,3 +81,20 @@ class CommandError(StepError):
         self.argv = argv
         self.returncode = returncode
         self.output_tail = output_tail
+
+
+class WrapperConflict(StepError):
+    """The application's requirements contradict the pins that keep the seldon-core wrapper working."""
+
+    def __init__(self, sides: list[tuple[str, str]], explanation: str, pins_file: str) -> None:
+        what = "the application's dependencies conflict with the seldon-core wrapper's pins: " + "; ".join(
+            f"{user} contradicts the builder's pin {wrapper}" for user, wrapper in sides
+        )
+        if explanation:
+            what += f". The resolver says: {explanation}"
+        super().__init__(
+            what,
+            f"Relax the requirement so that it allows the pinned version (the pins are in {pins_file} "
+            "and keep seldon-core 1.18.2 serving), or drop it and let the wrapper's version be used.",
+        )
+        self.sides = sides

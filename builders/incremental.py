@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sysconfig
 import tarfile
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from builders import __version__
 from builders.config import BuildConfig
+from builders.deps import includes
 from builders.layout import Layout
 
 FINGERPRINT = "s2i-deps.sha256"
@@ -55,8 +57,11 @@ def fingerprint(source: Path, cfg: BuildConfig, layout: Layout, whole_tree: bool
     else:
         files = [source / n for n in DEPENDENCY_FILES if (source / n).is_file()]
         files += sorted((source / "requirements").glob("*.txt"))
+        # -r/-c includes count wherever they are (they may sit beside the folder)
+        for name in ("requirements.txt", "requirements.in"):
+            files += [p for p in includes(source / name) if p.is_file() and p not in files]
     for path in files:
-        feed(str(path.relative_to(source)), path.read_bytes())
+        feed(os.path.relpath(path, source.resolve()), path.read_bytes())
     if layout.wheels.is_dir():
         for wheel in sorted(layout.wheels.glob("*.whl")):
             feed(f"whl/{wheel.name}", hashlib.sha256(wheel.read_bytes()).digest())

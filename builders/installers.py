@@ -17,15 +17,21 @@ class InstallRequest:
     packages: tuple[str, ...] = ()
     constraint_files: tuple[str, ...] = ()
     find_links: tuple[str, ...] = ()
+    index_url: str | None = None  # replaces the default index (from an injected pip.conf)
     extra_index_urls: tuple[str, ...] = ()
     trusted_hosts: tuple[str, ...] = ()
     offline: bool = False  # installed packages and find-links only, no index
+    require_hashes: bool = False  # a requirements file with --hash lines: check every download
 
 
 def _common(request: InstallRequest, trusted_flag: str, offline_flag: str) -> list[str]:
     argv: list[str] = [offline_flag] if request.offline else []
+    if request.require_hashes:
+        argv.append("--require-hashes")
     for location in request.find_links:
         argv += ["--find-links", location]
+    if request.index_url:
+        argv += ["--index-url", request.index_url]
     for url in request.extra_index_urls:
         argv += ["--extra-index-url", url]
     for host in request.trusted_hosts:
@@ -59,6 +65,30 @@ def pip_install(request: InstallRequest) -> list[str]:
 
 def install(installer: str, uv: str, request: InstallRequest) -> list[str]:
     return uv_install(uv, request) if installer == "uv" else pip_install(request)
+
+
+def uv_compile(uv: str, request: InstallRequest, output: str) -> list[str]:
+    """pip-tools' job (`requirements.in` -> pinned requirements) done by uv, for either installer.
+
+    No header: uv would write its command line, index URLs and all, into the file. The requirement
+    files are the inputs; constraints keep the wrapper's pins.
+    """
+    inputs = list(request.requirement_files)
+    flags = _common(
+        InstallRequest(
+            python=request.python,
+            constraint_files=request.constraint_files,
+            find_links=request.find_links,
+            index_url=request.index_url,
+            extra_index_urls=request.extra_index_urls,
+            trusted_hosts=request.trusted_hosts,
+            offline=request.offline,
+        ),
+        "--allow-insecure-host",
+        "--offline",
+    )
+    return [uv, "pip", "compile", "--python", request.python, "--no-header", "--no-annotate",
+            "--quiet", "--output-file", output] + flags + inputs  # fmt: skip
 
 
 def freeze(installer: str, uv: str, python: str) -> list[str]:

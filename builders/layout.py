@@ -15,6 +15,7 @@ class Layout:
     tools: Path = Path("/opt/s2i/tools")  # the builder's own environment (never shared)
     wrapper: Path = Path("/opt/s2i/wrapper-requirements.txt")  # keeps seldon-core working
     conda: Path = Path("/opt/app-root/conda")  # environment.yml's prefix (fixed: needs no relocation)
+    secrets: Path = Path("/opt/s2i/secrets")  # `s2i build -i ./secrets:/opt/s2i/secrets`: netrc, pip.conf
 
     @property
     def app_dir(self) -> Path:

@@ -21,7 +21,8 @@ Build a Seldon microservice image from a folder of Python source:
 The source folder holds:
   MyModel.py            defines class MyModel (file and class share MODEL_NAME)
   .s2i/environment      MODEL_NAME=MyModel, SERVICE_TYPE=MODEL, ... (one KEY=VALUE a line)
-  requirements.txt      optional: pip requirements, installed first
+  requirements.txt      optional: pip requirements, installed first (-r/-c includes and
+                        --hash lines work); or requirements.in, compiled at build time
   setup.py / pyproject.toml   optional: the folder as a package, installed after requirements.txt
   environment.yml       optional (or environment.yaml): conda packages from its `channels`,
                         installed first into /opt/app-root/conda (on PATH, LD_LIBRARY_PATH,
@@ -44,6 +45,9 @@ Build variables (.s2i/environment or `s2i build -e KEY=VALUE`):
   PERSISTENCE, API_TYPE legacy: accepted with a notice, not needed
 
 Local wheels: `s2i build -i ./wheels:/whl ...` installs wheels found there before any index.
+Index credentials: `s2i build -i ./secrets:/opt/s2i/secrets ...` with a netrc file or a pip.conf
+in ./secrets; they are used in place and stay out of the image (a password in EXTRA_INDEX_URL
+would stay in the image configuration). Installed set: /opt/app-root/requirements.lock.
 
 Runtime variables (docker run -e, or the SeldonDeployment):
   PREDICTIVE_UNIT_HTTP_SERVICE_PORT     REST port, default 9000

@@ -205,3 +205,128 @@ def flat(values: object) -> list[float]:
     if isinstance(values, list):
         return [x for item in values for x in flat(item)]
     return [float(values)]  # type: ignore[arg-type]
+
+
+def files_containing(image: str, *needles: bytes) -> dict[bytes, list[str]]:
+    """For each needle, every file of every layer of `image` whose name or contents hold it, plus any
+    non-layer blob (the image configuration) that does. Streams `docker save` through a temporary file."""
+    import tarfile
+    import tempfile
+
+    hits: dict[bytes, list[str]] = {needle: [] for needle in needles}
+
+    def search(where: str, data: bytes) -> None:
+        for needle in needles:
+            if needle in data:
+                hits[needle].append(where)
+
+    with tempfile.TemporaryFile() as saved:
+        subprocess.run([DOCKER, "save", image], stdout=saved, check=True)
+        saved.seek(0)
+        with tarfile.open(fileobj=saved) as outer:
+            for member in outer.getmembers():
+                data = outer.extractfile(member) if member.isfile() else None
+                if data is None:
+                    continue
+                try:
+                    layer = tarfile.open(fileobj=data)
+                except tarfile.ReadError:
+                    data.seek(0)
+                    search(member.name, data.read())
+                    continue
+                with layer:
+                    for entry in layer:
+                        content = layer.extractfile(entry) if entry.isfile() else None
+                        search(f"{member.name}:{entry.name}", entry.name.encode())
+                        if content is not None:
+                            search(f"{member.name}:{entry.name}", content.read())
+    return hits
+
+
+@dataclass
+class Index:
+    """A PEP 503 simple index behind HTTP Basic auth, on 127.0.0.1."""
+
+    url: str  # http://127.0.0.1:PORT/simple (no credentials)
+    user: str
+    token: str
+    authorized: list[str]  # paths served with the right credentials
+
+    def url_with_credentials(self) -> str:
+        return self.url.replace("http://", f"http://{self.user}:{self.token}@")
+
+
+@contextlib.contextmanager
+def private_index(wheels: Sequence[Path], user: str = "builder", token: str | None = None) -> Iterator[Index]:
+    """Serve `wheels` as a simple index; every request without `user:token` gets 401."""
+    import base64
+    import hashlib
+    import html
+    import http.server
+    import re
+    import threading
+
+    token = token or f"tok{uuid.uuid4().hex}"
+    expected = "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+    by_project: dict[str, list[Path]] = {}
+    for wheel in wheels:
+        project = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+        by_project.setdefault(project, []).append(wheel)
+    files = {w.name: w for w in wheels}
+    index = Index("", user, token, [])
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_HEAD(self) -> None:
+            self.respond(send_body=False)
+
+        def do_GET(self) -> None:
+            self.respond(send_body=True)
+
+        def respond(self, send_body: bool) -> None:
+            if self.headers.get("Authorization") != expected:
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="private"')
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if send_body:
+                index.authorized.append(self.path)
+            parts = [p for p in self.path.split("?")[0].split("/") if p]
+            body: bytes | None = None
+            kind = "text/html"
+            if parts == ["simple"]:
+                body = "".join(f'<a href="/simple/{p}/">{p}</a>\n' for p in by_project).encode()
+            elif len(parts) == 2 and parts[0] == "simple" and parts[1] in by_project:
+                links = []
+                for wheel in by_project[parts[1]]:
+                    digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+                    links.append(
+                        f'<a href="/files/{html.escape(wheel.name)}#sha256={digest}">{wheel.name}</a>'
+                    )
+                body = ("<html><body>\n" + "\n".join(links) + "\n</body></html>\n").encode()
+            elif len(parts) == 2 and parts[0] == "files" and parts[1] in files:
+                body, kind = files[parts[1]].read_bytes(), "application/octet-stream"
+            if body is None:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if send_body:
+                self.wfile.write(body)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    index.url = f"http://127.0.0.1:{server.server_address[1]}/simple"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield index
+    finally:
+        server.shutdown()
+        server.server_close()

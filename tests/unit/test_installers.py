@@ -67,3 +67,41 @@ def test_wheel_pins(tmp_path: Path) -> None:
     ):
         (tmp_path / name).write_text("")
     assert installers.wheel_pins(tmp_path) == ["my-pkg==1.2.0", "numpy==1.26.4", "tool==2.0"]
+
+
+def test_hash_checking_and_index_url() -> None:
+    request = InstallRequest(
+        python="py",
+        requirement_files=("/src/requirements.txt",),
+        constraint_files=("/tmp/wrapper-installed.txt",),
+        index_url="https://u:p@idx.example/simple",
+        require_hashes=True,
+    )
+    assert installers.install("uv", "uv", request) == [
+        "uv", "pip", "install", "--python", "py", "--require-hashes",
+        "--index-url", "https://u:p@idx.example/simple",
+        "-c", "/tmp/wrapper-installed.txt", "-r", "/src/requirements.txt",
+    ]  # fmt: skip
+    assert installers.install("pip", "uv", request)[8:] == [
+        "--require-hashes",
+        "--index-url", "https://u:p@idx.example/simple",
+        "-c", "/tmp/wrapper-installed.txt", "-r", "/src/requirements.txt",
+    ]  # fmt: skip
+
+
+def test_uv_compile() -> None:
+    request = InstallRequest(
+        python="/opt/app-root/bin/python",
+        requirement_files=("/opt/app-root/src/requirements.in",),
+        constraint_files=("/opt/s2i/wrapper-requirements.txt",),
+        find_links=("/whl",),
+        extra_index_urls=("https://idx.example/simple",),
+    )
+    assert installers.uv_compile("uv", request, "/tmp/s/requirements.txt") == [
+        "uv", "pip", "compile", "--python", "/opt/app-root/bin/python", "--no-header", "--no-annotate",
+        "--quiet", "--output-file", "/tmp/s/requirements.txt",
+        "--find-links", "/whl",
+        "--extra-index-url", "https://idx.example/simple",
+        "-c", "/opt/s2i/wrapper-requirements.txt",
+        "/opt/app-root/src/requirements.in",
+    ]  # fmt: skip

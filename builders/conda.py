@@ -290,8 +290,9 @@ def installs(env: EnvironmentFile | None, pairs: Sequence[str]) -> list[str]:
     """The install order, for the log: conda packages, the pip section, then the other files."""
     order = []
     if env is not None:
+        name = Path(env.filename).name
         if env.specs:
-            order.append(f"{env.filename} conda packages")
+            order.append(f"{name} conda packages")
         if env.pip:
-            order.append(f"{env.filename} pip section")
+            order.append(f"{name} pip section")
     return order + list(pairs)

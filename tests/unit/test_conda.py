@@ -124,8 +124,8 @@ def test_plan_reads_the_file_up_front_and_orders_installs(tmp_path: Path) -> Non
     assert deps.environment is not None and deps.environment.specs == ("libsndfile=1.2", "curl >=8")
     assert deps.found == ("requirements.txt", "environment.yaml")
     assert deps.order() == [
-        f"{tmp_path}/environment.yaml conda packages",
-        f"{tmp_path}/environment.yaml pip section",
+        "environment.yaml conda packages",
+        "environment.yaml pip section",
         "requirements.txt",
     ]
 

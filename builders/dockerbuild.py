@@ -24,6 +24,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import tarfile
 import time
 from collections.abc import Iterable, Sequence
@@ -66,6 +67,18 @@ class BuildRequest:
     network: str = "host"
     docker: str = "docker"
     labels: dict[str, str] = field(default_factory=dict)
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+def without_credentials(value: str) -> str:
+    """`value` with `user:password@` (or a token as `user@`) removed from every URL in it.
+
+    s2i keeps every -e value in the output image's configuration, so an EXTRA_INDEX_URL with a
+    password would stay readable there; this command commits the image without it (assemble had it).
+    """
+    return _USERINFO.sub(r"\g<scheme>", value)
 
 
 def parse_env_args(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
@@ -209,7 +222,7 @@ def _why_not_in_place(
     labels = (previous.get("Config") or {}).get("Labels") or {}
     if labels.get(BUILDER_ID_LABEL) != builder_info["Id"]:
         return "the previous image was built with another builder image"
-    expected = dict(_env_pairs(builder_info), **env)
+    expected = dict(_env_pairs(builder_info), **{k: without_credentials(v) for k, v in env.items()})
     if dict(_env_pairs(previous)) != expected:
         return "the build environment (-e or .s2i/environment) changed"
     stacked = len(previous["RootFS"]["Layers"]) - len(builder_info["RootFS"]["Layers"])
@@ -254,6 +267,10 @@ def _assemble(
             return status
         entrypoint = json.dumps(builder_info["Config"].get("Entrypoint") or [])
         changes = [f'CMD ["{scripts}/run"]', f"USER {UPLOAD_UID}", f"ENTRYPOINT {entrypoint}"]
+        for key, value in env.items():
+            if without_credentials(value) != value:
+                changes.append(f"ENV {key}={without_credentials(value)}")
+                proc.log(f"---> The password in {key} is left out of {request.image}'s environment")
         labels = {
             "io.openshift.s2i.build.image": request.builder,
             "io.openshift.s2i.build.source-location": str(source),

@@ -63,3 +63,20 @@ def test_in_place_rebuild_only_on_the_same_builder_and_environment() -> None:
     assert "environment" in str(dockerbuild._why_not_in_place(same, builder, {**env, "FOO": "1"}))
     deep = _image("sha256:p", same["Config"]["Env"], 5 + dockerbuild.MAX_STACKED_LAYERS, "sha256:b")  # type: ignore[index]
     assert "stacked" in str(dockerbuild._why_not_in_place(deep, builder, env))
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("http://ci:t0k3n@127.0.0.1:8080/simple", "http://127.0.0.1:8080/simple"),
+        (
+            "https://a.example/simple https://u:p%40ss@b.example/s",
+            "https://a.example/simple https://b.example/s",
+        ),
+        ("https://T0KEN@c.example/pypi/", "https://c.example/pypi/"),  # a token as the user name
+        ("git+https://host/repo@v1.0", "git+https://host/repo@v1.0"),  # `@` in the path is no user
+        ("MyModel", "MyModel"),
+    ],
+)
+def test_credentials_are_left_out_of_committed_environment(value: str, expected: str) -> None:
+    assert dockerbuild.without_credentials(value) == expected

@@ -209,6 +209,13 @@ def main() -> None:
             )
         )
 
+        # What a build adds on top of its builder: the builders differ by this builder's own tools
+        # (uv, py-rattler), which every image built with it shares as one layer set.
+        layer_ours = size_ours - image_size(harness.PYTHON3_BUILDER)
+        layer_base = size_base - image_size(BASELINE_BUILDER)
+        rows.append(("Application layers on the builder (MB)", f"{layer_ours / 1e6:.0f}",
+                     f"{layer_base / 1e6:.0f}", ratio(layer_ours, layer_base)))  # fmt: skip
+
         log("start to ready")
         ready_ours, ready_base = start_to_ready(ours_image), start_to_ready(base_image)
         rows.append((f"Start to ready, median of {STARTS} (s)", f"{ready_ours:.2f}", f"{ready_base:.2f}",

@@ -25,12 +25,15 @@ import io
 import json
 import os
 import re
+import shutil
 import tarfile
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from builders import config, proc
 from builders.errors import BuilderError, ConfigError, StepError
@@ -69,16 +72,53 @@ class BuildRequest:
     labels: dict[str, str] = field(default_factory=dict)
 
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+_USERINFO = re.compile(
+    r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^/@:\s]+):(?P<password>[^/@\s]*)@(?P<host>[^/:@\s]+)"
+)
+SECRETS = "/opt/s2i/secrets"  # where assemble looks for an injected netrc or pip.conf
 
 
 def without_credentials(value: str) -> str:
-    """`value` with `user:password@` (or a token as `user@`) removed from every URL in it.
+    """`value` with `user:password@` removed from every URL in it."""
+    return _USERINFO.sub(r"\g<scheme>\g<host>", value)
 
-    s2i keeps every -e value in the output image's configuration, so an EXTRA_INDEX_URL with a
-    password would stay readable there; this command commits the image without it (assemble had it).
+
+def netrc_for(env: dict[str, str]) -> str:
+    """netrc lines for the `user:password@` of every URL in the build variables.
+
+    s2i keeps every -e value in the output image (its configuration, and the committed container's);
+    this command instead hands such a password to assemble as an injected netrc, the route that leaves
+    nothing in the image, and gives assemble the URL without it.
     """
-    return _USERINFO.sub(r"\g<scheme>", value)
+    lines = []
+    for value in env.values():
+        for match in _USERINFO.finditer(value):
+            user, password = unquote(match["user"]), unquote(match["password"])
+            lines.append(f"machine {match['host']} login {user} password {password}\n")
+    return "".join(dict.fromkeys(lines))
+
+
+def _secrets_with_netrc(
+    injections: tuple[tuple[Path, str], ...], folder: Path, netrc: str
+) -> tuple[tuple[Path, str], ...]:
+    """The injections, with SECRETS replaced by `folder`: the user's own secrets folder (if any)
+    copied there, its netrc (or .netrc) extended with `netrc`."""
+    others = []
+    for host, dest in injections:
+        if dest.rstrip("/") == SECRETS:
+            shutil.copytree(host, folder, dirs_exist_ok=True)
+        else:
+            others.append((host, dest))
+    existing = next((folder / n for n in ("netrc", ".netrc") if (folder / n).is_file()), None)
+    before = existing.read_text(encoding="utf-8").rstrip("\n") + "\n" if existing else ""
+    (folder / "netrc").write_text(before + netrc, encoding="utf-8")
+    for path in (folder, *folder.iterdir()):
+        try:  # readable by the assemble user only
+            os.chown(path, UPLOAD_UID, UPLOAD_GID)
+            path.chmod(0o750 if path.is_dir() else 0o640)
+        except PermissionError:  # not root: the folder is private by name only, for the build
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    return (*others, (folder, SECRETS))
 
 
 def parse_env_args(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
@@ -170,11 +210,25 @@ def _scripts_dir(builder_info: dict[str, Any]) -> str:
 
 
 def build(request: BuildRequest) -> None:
-    docker = request.docker
     source = request.source.resolve()
     if not source.is_dir():
         raise ConfigError(f"source folder {source} does not exist", "Pass the folder holding your model.")
     env = {**config.read_env_file(source), **dict(request.env)}
+    netrc = netrc_for(env)
+    if not netrc:
+        return _build(request, source, env)
+    proc.log(
+        "---> A build variable holds a URL with a password: assemble gets it from an injected netrc "
+        f"at {SECRETS}/netrc instead, and the image keeps the URL without it"
+    )
+    with tempfile.TemporaryDirectory(prefix="s2i-secrets-") as folder:
+        injections = _secrets_with_netrc(request.injections, Path(folder), netrc)
+        clean = {key: without_credentials(value) for key, value in env.items()}
+        _build(replace(request, injections=injections), source, clean)
+
+
+def _build(request: BuildRequest, source: Path, env: dict[str, str]) -> None:
+    docker = request.docker
     builder_info = _inspect(docker, request.builder)
     if builder_info is None:
         raise ConfigError(
@@ -222,7 +276,7 @@ def _why_not_in_place(
     labels = (previous.get("Config") or {}).get("Labels") or {}
     if labels.get(BUILDER_ID_LABEL) != builder_info["Id"]:
         return "the previous image was built with another builder image"
-    expected = dict(_env_pairs(builder_info), **{k: without_credentials(v) for k, v in env.items()})
+    expected = dict(_env_pairs(builder_info), **env)
     if dict(_env_pairs(previous)) != expected:
         return "the build environment (-e or .s2i/environment) changed"
     stacked = len(previous["RootFS"]["Layers"]) - len(builder_info["RootFS"]["Layers"])
@@ -267,10 +321,6 @@ def _assemble(
             return status
         entrypoint = json.dumps(builder_info["Config"].get("Entrypoint") or [])
         changes = [f'CMD ["{scripts}/run"]', f"USER {UPLOAD_UID}", f"ENTRYPOINT {entrypoint}"]
-        for key, value in env.items():
-            if without_credentials(value) != value:
-                changes.append(f"ENV {key}={without_credentials(value)}")
-                proc.log(f"---> The password in {key} is left out of {request.image}'s environment")
         labels = {
             "io.openshift.s2i.build.image": request.builder,
             "io.openshift.s2i.build.source-location": str(source),

@@ -156,7 +156,8 @@ def test_plan_with_python_makes_the_conda_env_the_app_environment() -> None:
         python=str(plan.python), requirement_files=("/opt/s2i/wrapper-requirements.txt",)
     )
     assert installers.install("uv", "/opt/s2i/tools/bin/uv", request) == [
-        "/opt/s2i/tools/bin/uv", "pip", "install", "--python", "/opt/app-root/conda/bin/python", "--compile-bytecode",
+        "/opt/s2i/tools/bin/uv", "pip", "install", "--python", "/opt/app-root/conda/bin/python",
+        "--compile-bytecode",
         "-r", "/opt/s2i/wrapper-requirements.txt",
     ]  # fmt: skip
     # and run serves from the conda environment

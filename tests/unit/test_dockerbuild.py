@@ -73,10 +73,34 @@ def test_in_place_rebuild_only_on_the_same_builder_and_environment() -> None:
             "https://a.example/simple https://u:p%40ss@b.example/s",
             "https://a.example/simple https://b.example/s",
         ),
-        ("https://T0KEN@c.example/pypi/", "https://c.example/pypi/"),  # a token as the user name
+        ("https://T0KEN@c.example/pypi/", "https://T0KEN@c.example/pypi/"),  # no password: kept
         ("git+https://host/repo@v1.0", "git+https://host/repo@v1.0"),  # `@` in the path is no user
         ("MyModel", "MyModel"),
     ],
 )
 def test_credentials_are_left_out_of_committed_environment(value: str, expected: str) -> None:
     assert dockerbuild.without_credentials(value) == expected
+
+
+def test_netrc_for_passwords_in_build_variables() -> None:
+    env = {
+        "MODEL_NAME": "MyModel",
+        "EXTRA_INDEX_URL": "http://ci:t%40k@127.0.0.1:8080/simple https://a.example/s https://ci:t%40k@127.0.0.1/x",
+    }
+    assert dockerbuild.netrc_for(env) == "machine 127.0.0.1 login ci password t@k\n"
+    assert dockerbuild.netrc_for({"MODEL_NAME": "MyModel"}) == ""
+
+
+def test_secrets_folder_merges_the_users_netrc(tmp_path: Path) -> None:
+    mine, folder = tmp_path / "mine", tmp_path / "folder"
+    mine.mkdir()
+    folder.mkdir()
+    (mine / ".netrc").write_text("machine other login u password p")
+    (mine / "pip.conf").write_text("[global]\n")
+    injections = ((mine, "/opt/s2i/secrets/"), (tmp_path, "/whl"))
+    merged = dockerbuild._secrets_with_netrc(injections, folder, "machine h login a password b\n")
+    assert merged == ((tmp_path, "/whl"), (folder, "/opt/s2i/secrets"))
+    assert (
+        folder / "netrc"
+    ).read_text() == "machine other login u password p\nmachine h login a password b\n"
+    assert (folder / "pip.conf").is_file()

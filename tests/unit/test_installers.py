@@ -19,7 +19,8 @@ FULL = InstallRequest(
 
 def test_uv_install() -> None:
     assert installers.install("uv", "/opt/s2i/tools/bin/uv", FULL) == [
-        "/opt/s2i/tools/bin/uv", "pip", "install", "--python", "/opt/app-root/bin/python", "--compile-bytecode",
+        "/opt/s2i/tools/bin/uv", "pip", "install", "--python", "/opt/app-root/bin/python",
+        "--compile-bytecode",
         "--find-links", "/whl",
         "--extra-index-url", "https://idx.example/simple",
         "--allow-insecure-host", "idx.example",

@@ -21,7 +21,7 @@ Build a Seldon microservice image from a folder of Python source:
 The source folder holds:
   MyModel.py            defines class MyModel (file and class share MODEL_NAME)
   .s2i/environment      MODEL_NAME=MyModel, SERVICE_TYPE=MODEL, ... (one KEY=VALUE a line)
-  requirements.txt      optional: pip requirements, installed first (-r/-c includes and
+  requirements.txt      optional: pip requirements (-r/-c includes and
                         --hash lines work); or requirements.in, compiled at build time
   setup.py / pyproject.toml   optional: the folder as a package, installed after requirements.txt
   environment.yml       optional (or environment.yaml): conda packages from its `channels`,

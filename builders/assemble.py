@@ -144,8 +144,9 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
         if deps.environment and conda_plan:
             for line in conda.describe(deps.environment, conda_plan):
                 proc.log(f"     {line}")
-        if deps.order():
-            numbered = [f"{n}. {step}" for n, step in enumerate(deps.order(), start=1)]
+        order = deps.order()
+        if order:
+            numbered = [f"{n}. {step}" for n, step in enumerate(order, start=1)]
             proc.log(f"     install order: {', '.join(numbered)}")
         if depfiles.redactions(cfg.extra_index_urls):
             proc.log(

@@ -24,7 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -33,7 +33,7 @@ from builders.errors import ConfigError, StepError
 from builders.layout import Layout
 
 FILES = ("environment.yml", "environment.yaml")
-PLATFORMS = ("linux-64", "noarch")
+PLATFORMS: tuple[Literal["linux-64", "noarch"], ...] = ("linux-64", "noarch")
 _NAME = re.compile(r"^\s*(?:[^:\s]+::)?([A-Za-z0-9_][A-Za-z0-9_.\-]*)")
 _EXAMPLE = "channels:\n  - conda-forge\ndependencies:\n  - libsndfile=1.2\n  - pip:\n      - tabulate==0.9.0"
 
@@ -236,7 +236,7 @@ def install(env: EnvironmentFile, plan: CondaPlan, cache: Path) -> list[str]:
             [rattler.Channel(c) for c in env.channels],
             list(env.specs),
             gateway=gateway,
-            platforms=["linux-64", "noarch"],  # PLATFORMS
+            platforms=list(PLATFORMS),
         )
         unpinned = [r for r in records if r.name.normalized == "python"]
         if unpinned and not plan.app_environment:

@@ -54,14 +54,14 @@ images: base-image ## build the builder images
 		--build-arg VERSION=$(VERSION) -t $(ONNX_IMAGE) .
 
 venv: $(VENV)/.installed ## the developer environment: tests, lint, the seldon-core client
-$(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt
+$(VENV)/.installed: pyproject.toml VERSION builders/wrapper-lock.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==0.13.9
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt -e '.[dev]'
 	touch $@
 
 demo: images venv ## build templates/model-template-app, serve it, show a prediction
-	$(PY) -m builders build templates/model-template-app $(PYTHON_IMAGE) $(DEMO_IMAGE)
+	$(PY) -m builders.host templates/model-template-app $(PYTHON_IMAGE) $(DEMO_IMAGE)
 	$(PY) -m tests.demo $(DEMO_IMAGE)
 
 test: images venv ## unit and Docker tests

@@ -66,8 +66,8 @@ def build(
     incremental: bool = False,
     network: str = "host",
 ) -> BuildResult:
-    """`python -m builders build`, the s2i docker-mode contract; returns exit code and whole log."""
-    argv = [sys.executable, "-m", "builders", "build", str(source), builder, image, "--network", network]
+    """`python -m builders.host`, the s2i docker-mode contract; returns exit code and whole log."""
+    argv = [sys.executable, "-m", "builders.host", str(source), builder, image, "--network", network]
     for key, value in (env or {}).items():
         argv += ["-e", f"{key}={value}"]
     for item in inject:

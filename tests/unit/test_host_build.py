@@ -41,7 +41,7 @@ def test_upload_stream_is_owned_by_1001_skips_git_and_carries_the_artifacts(tmp_
 def test_builder_labels_name_scripts_and_destination() -> None:
     labels = {
         dockerbuild.SCRIPTS_LABEL: "image:///usr/libexec/s2i",
-        dockerbuild.DESTINATION_LABEL: "/opt/in/",
+        dockerbuild.DESTINATION_LABEL: "/in/",
     }
     builder = dockerbuild.Builder.of({"Config": {"Labels": labels}})
     assert (builder.scripts, builder.destination) == ("/usr/libexec/s2i", "/in")

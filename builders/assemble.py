@@ -92,7 +92,7 @@ def _injected_credentials(cfg: config.BuildConfig, layout: Layout) -> credential
     if in_urls:
         log.hide(in_urls)
         log.warning(
-            "EXTRA_INDEX_URL carries a credential, and s2i keeps every -e value in the output image's "
+            "EXTRA_INDEX_URL carries a password or token, and s2i keeps every -e value in the output image's "
             "configuration (`docker inspect` shows it). Inject credentials instead: a netrc file or "
             f"pip.conf in a folder passed with `-i ./secrets:{layout.secrets}`, and EXTRA_INDEX_URL "
             "without its user part."

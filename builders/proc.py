@@ -30,10 +30,12 @@ def run(
     tip: str = "",
     quiet: bool = False,
     indent: bool = True,
+    echo: bool = True,
 ) -> str:
     """Run argv, stream its output to the log (unless quiet), return it; raise CommandError on
-    failure. `indent=False` passes the output on as it is (a child that writes the log itself)."""
-    if not quiet:
+    failure. `indent=False` passes the output on as it is (a child that writes the log itself);
+    `echo=False` leaves the command line itself out of the log."""
+    if echo and not quiet:
         log.command(argv)
     tail: deque[str] = deque(maxlen=TAIL_LINES)
     collected: list[str] = []

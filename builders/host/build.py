@@ -129,7 +129,7 @@ def build(request: BuildRequest) -> None:
         return _build(request, source, env)
     log.hide(credentials.secrets_of(env.values()))
     log.announce(
-        "A build variable holds a URL with credentials: assemble gets them from an injected netrc "
+        "A build variable holds a URL with credentials: assemble gets it from an injected netrc "
         f"at {secrets.SECRETS}/netrc instead, and the image keeps the URL without them"
     )
     with tempfile.TemporaryDirectory(prefix="s2i-secrets-") as folder:

@@ -43,7 +43,7 @@ class Docker:
         """Start the container attached, streaming its output to the log; return its exit status."""
         try:
             if show_output:
-                proc.run([self.command, "start", "--attach", container], indent=False)
+                proc.run([self.command, "start", "--attach", container], indent=False, echo=False)
             else:
                 proc.run([self.command, "start", "--attach", container], quiet=True)
         except BuilderError:

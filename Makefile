@@ -13,6 +13,9 @@ PY := $(VENV)/bin/python
 DEMO_IMAGE ?= seldon-demo-model:$(VERSION)
 # The legacy builder: it needs no buildx plugin, and these Dockerfiles use nothing BuildKit adds.
 export DOCKER_BUILDKIT := 0
+# Installs copy files out of uv's cache instead of hard-linking them: a test or tool that edits an
+# installed file must never change the cached wheel that every later install shares.
+export UV_LINK_MODE := copy
 
 .PHONY: help docker base-image images venv demo test test-unit bench lint fmt clean lock
 

@@ -60,3 +60,12 @@ def test_image_code_never_imports_the_host_side() -> None:
 def test_the_cycle_check_sees_type_checking_imports() -> None:
     # install.py once imported Plan from assemble.py under TYPE_CHECKING: that counts as an edge
     assert "builders.plan" in _imports()["builders.install"]
+
+
+def test_version_comes_from_the_package_metadata() -> None:
+    # the images install the package (`uv pip install`), and run it far from this repository
+    from importlib.metadata import version
+
+    import builders
+
+    assert builders.__version__ == version("seldon-s2i-builders") == (ROOT / "VERSION").read_text().strip()

@@ -90,11 +90,15 @@ def _session(
     scratch: Path,
 ) -> _Session:
     constraints: list[str] = []
+    # The rebuilt seldon-core (builders/wrapperwheel.py): wherever an install resolves seldon-core anew
+    # (a conda Python), this is where `seldon-core==1.18.2` finds its 1.18.2+s2i.
+    find_links = [str(layout.wrapper_wheels)] if layout.wrapper_wheels.is_dir() else []
     pins = installers.wheel_pins(layout.wheels) if layout.wheels.is_dir() else []
     if pins:
         pinned = scratch / "wheel-pins.txt"
         pinned.write_text("\n".join(pins) + "\n", encoding="utf-8")
         constraints.append(str(pinned))
+        find_links.append(str(layout.wheels))
         log.announce(f"Using {len(pins)} wheels from {layout.wheels} before any index")
     env = {
         **environ,
@@ -107,7 +111,7 @@ def _session(
         python=str(plan.python),
         requirement_files=(str(layout.wrapper),),
         constraint_files=tuple(constraints),
-        find_links=(str(layout.wheels),) if pins else (),
+        find_links=tuple(find_links),
         index_url=injected.settings.index_url,
         extra_index_urls=cfg.extra_index_urls + injected.settings.extra_index_urls,
         trusted_hosts=cfg.trusted_hosts + injected.settings.trusted_hosts,

@@ -153,16 +153,19 @@ def wait_ready(server: Server, timeout: float) -> float:
     raise AssertionError(f"not ready after {timeout}s:\n{server.logs()}")
 
 
-def make_wheel(directory: Path, name: str, version: str, source: str) -> Path:
-    """A real, minimal pure-Python wheel: module `name` with `source` as its __init__.py."""
+def make_wheel(directory: Path, name: str, version: str, source: str, requires: Sequence[str] = ()) -> Path:
+    """A real, minimal pure-Python wheel: module `name` with `source` as its __init__.py, depending
+    on `requires` (Requires-Dist)."""
     import base64
     import hashlib
     import zipfile
 
     dist = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
     files = {
         f"{name}/__init__.py": source,
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n",
+        f"{dist}/METADATA": metadata,
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = []

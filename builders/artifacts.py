@@ -8,7 +8,7 @@ from __future__ import annotations
 import tarfile
 from typing import BinaryIO
 
-from builders import incremental
+from builders import envpack, incremental
 from builders.layout import IMAGE, Layout
 
 
@@ -18,5 +18,4 @@ def save(out: BinaryIO, layout: Layout = IMAGE) -> None:
             if path.is_file():
                 tar.add(path, arcname=path.name)
         if (layout.app_root / incremental.FINGERPRINT).is_file():
-            incremental.add_environment(tar, layout)
-            incremental.add_conda(tar, layout)
+            incremental.add_environment(tar, layout, text=not envpack.is_plain_file(out))

@@ -20,15 +20,16 @@ import sysconfig
 import tarfile
 from pathlib import Path
 
-from builders import __version__
+from builders import __version__, envpack
 from builders.config import BuildConfig
 from builders.deps import includes
 from builders.layout import Layout
 
 FINGERPRINT = "s2i-deps.sha256"
 BASELINE = Path("/opt/s2i/baseline.json")  # what the builder image's app environment holds
-ENV_PREFIX = "env"
-CONDA_PREFIX = "conda"  # environment.yml's prefix, in the stream
+# What an environment and its stream hold; changing it makes every earlier image's artifacts stale
+# (they would restore an environment a cold build no longer makes).
+FORMAT = "envpack 1: zstd tar parts; bytecode without test suites"
 COMPLETE = "env-complete"  # marker: the stream holds the whole environment, not only additions
 # Files whose content decides the installed set. If the folder is installed as a project, its whole
 # tree counts, since the package is built from it.
@@ -52,6 +53,7 @@ def fingerprint(
         digest.update(data)
 
     feed("builder", __version__.encode())
+    feed("format", FORMAT.encode())
     feed("settings", json.dumps([cfg.installer, cfg.extra_index_urls, cfg.trusted_hosts]).encode())
     feed("injected", index_settings.encode())
     if layout.wrapper.is_file():
@@ -86,8 +88,9 @@ def write_baseline(app_root: Path = Path("/opt/app-root"), target: Path = BASELI
     )
 
 
-def add_environment(tar: tarfile.TarFile, layout: Layout, baseline_path: Path = BASELINE) -> None:
-    """Add the application's additions to the builder environment to a save-artifacts stream."""
+def add_environment(tar: tarfile.TarFile, layout: Layout, text: bool, baseline_path: Path = BASELINE) -> None:
+    """Add the application's additions to the builder environment, and the conda prefix of an
+    environment.yml, to a save-artifacts stream (packed: builders.envpack)."""
     packages, scripts = site_packages(layout.app_root), layout.app_root / "bin"
     baseline = json.loads(baseline_path.read_text()) if baseline_path.is_file() else None
     present = {p.name for p in packages.iterdir()}
@@ -99,46 +102,31 @@ def add_environment(tar: tarfile.TarFile, layout: Layout, baseline_path: Path = 
     if complete:
         marker = tarfile.TarInfo(COMPLETE)
         tar.addfile(marker)
-    for entry in sorted(packages.iterdir()):
-        if entry.name not in skip_packages and entry.name != "__pycache__":
-            tar.add(entry, arcname=f"{ENV_PREFIX}/site-packages/{entry.name}")
-    for entry in sorted(scripts.iterdir()):
-        # the interpreter links (python, python3) are the same in every image of this builder
-        if entry.name not in skip_scripts and not entry.is_symlink():
-            tar.add(entry, arcname=f"{ENV_PREFIX}/bin/{entry.name}")
-
-
-def add_conda(tar: tarfile.TarFile, layout: Layout) -> None:
-    """environment.yml's prefix, whole: it lives at a fixed path in every image of this builder,
-    so it is moved back as files (no conda-pack relocation needed)."""
+    paths = [p for p in sorted(packages.iterdir()) if p.name not in skip_packages and p.name != "__pycache__"]
+    # the interpreter links (python, python3) are the same in every image of this builder
+    paths += [p for p in sorted(scripts.iterdir()) if p.name not in skip_scripts and not p.is_symlink()]
+    # the conda prefix lives at a fixed path inside the app root in every image of this builder, so it
+    # travels as files (no conda-pack relocation needed)
     if layout.conda.is_dir():
-        tar.add(layout.conda, arcname=CONDA_PREFIX)
+        paths.append(layout.conda)
+    envpack.write(tar, layout.app_root, [str(p.relative_to(layout.app_root)) for p in paths], text)
 
 
 def restore(layout: Layout, current: str) -> bool:
-    """Put the previous build's environment back if its fingerprint equals `current`."""
-    previous = layout.artifacts / FINGERPRINT
-    saved = layout.artifacts / ENV_PREFIX
-    saved_conda = layout.artifacts / CONDA_PREFIX
-    if not previous.is_file() or previous.read_text().strip() != current:
-        return False
-    if not saved.is_dir() and not saved_conda.is_dir():
-        return False
-    packages = site_packages(layout.app_root)
-    if (layout.artifacts / COMPLETE).exists():
-        shutil.rmtree(packages)
-        packages.mkdir()
-    # Moves, not copies: /tmp/artifacts and the environment share a filesystem in the container.
-    for part, target in (("site-packages", packages), ("bin", layout.app_root / "bin")):
-        if (saved / part).is_dir():
-            for entry in (saved / part).iterdir():
-                destination = target / entry.name
-                if destination.is_dir() and not destination.is_symlink():
-                    shutil.rmtree(destination)
-                elif destination.exists() or destination.is_symlink():
-                    destination.unlink()
-                shutil.move(entry, destination)
-    if saved_conda.is_dir():
-        shutil.rmtree(layout.conda, ignore_errors=True)
-        shutil.move(saved_conda, layout.conda)
-    return True
+    """Put the previous build's environment back if its fingerprint equals `current`. The artifacts
+    are deleted either way: whatever stays in /tmp/artifacts would be committed with the image."""
+    try:
+        previous = layout.artifacts / FINGERPRINT
+        if not previous.is_file() or previous.read_text().strip() != current:
+            return False
+        if not envpack.parts_in(layout.artifacts):
+            return False
+        if (layout.artifacts / COMPLETE).exists():
+            packages = site_packages(layout.app_root)
+            shutil.rmtree(packages)
+            packages.mkdir()
+        # This runs in a new container of the builder: the additions are not there yet.
+        envpack.read(layout.artifacts, layout.app_root)
+        return True
+    finally:
+        shutil.rmtree(layout.artifacts, ignore_errors=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from builders import conda, config, deps, installers, log, proc
+from builders import bytecode, conda, config, deps, installers, log, proc
 from builders.credentials import Injected
 from builders.errors import CommandError, StepError, WrapperConflict
 from builders.layout import Layout
@@ -79,6 +79,8 @@ def install(
     log.announce(f"The application changed {len(added)} packages of the builder's environment:")
     for line in added:
         log.detail(line)
+    if added or plan.environment:  # conda packages are in neither freeze
+        bytecode.compile_environment(str(plan.python), session.env)
 
 
 def _session(

@@ -44,11 +44,10 @@ def _common(request: InstallRequest, trusted_flag: str, offline_flag: str) -> li
 def uv_install(uv: str, request: InstallRequest) -> list[str]:
     """`uv pip install` into the interpreter's environment; uv's flag for --trusted-host differs.
 
-    Bytecode is compiled at build time, as pip does: uv does not by default, and then every new
-    container compiles numpy, scikit-learn and the rest again before it can serve (measured by
-    `make bench`: start to ready took more than twice as long).
+    No bytecode here: builders.bytecode compiles what the server can import once every install is
+    done, without the packages' test suites (half of the bytecode of scikit-learn and scipy).
     """
-    return [uv, "pip", "install", "--python", request.python, "--compile-bytecode"] + _common(
+    return [uv, "pip", "install", "--python", request.python] + _common(
         request, "--allow-insecure-host", "--offline"
     )
 
@@ -61,6 +60,7 @@ def pip_install(request: InstallRequest) -> list[str]:
         "install",
         "--no-cache-dir",
         "--no-input",
+        "--no-compile",  # as with uv: builders.bytecode compiles afterwards
         "--progress-bar",
         "off",
     ] + _common(request, "--trusted-host", "--no-index")

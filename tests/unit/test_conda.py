@@ -159,7 +159,6 @@ def test_plan_with_python_makes_the_conda_env_the_app_environment() -> None:
     )
     assert installers.install("uv", "/opt/s2i/tools/bin/uv", request) == [
         "/opt/s2i/tools/bin/uv", "pip", "install", "--python", "/opt/app-root/conda/bin/python",
-        "--compile-bytecode",
         "-r", "/opt/s2i/wrapper-requirements.txt",
     ]  # fmt: skip
     # and run serves from the conda environment

@@ -20,7 +20,6 @@ FULL = InstallRequest(
 def test_uv_install() -> None:
     assert installers.install("uv", "/opt/s2i/tools/bin/uv", FULL) == [
         "/opt/s2i/tools/bin/uv", "pip", "install", "--python", "/opt/app-root/bin/python",
-        "--compile-bytecode",
         "--find-links", "/whl",
         "--extra-index-url", "https://idx.example/simple",
         "--allow-insecure-host", "idx.example",
@@ -32,7 +31,7 @@ def test_uv_install() -> None:
 
 def test_pip_install() -> None:
     assert installers.install("pip", "/unused/uv", FULL) == [
-        "/opt/app-root/bin/python", "-m", "pip", "install", "--no-cache-dir", "--no-input",
+        "/opt/app-root/bin/python", "-m", "pip", "install", "--no-cache-dir", "--no-input", "--no-compile",
         "--progress-bar", "off",
         "--find-links", "/whl",
         "--extra-index-url", "https://idx.example/simple",
@@ -46,10 +45,10 @@ def test_pip_install() -> None:
 def test_offline_attempts() -> None:
     request = InstallRequest(python="py", packages=("/opt/app-root/src",), offline=True)
     assert installers.install("uv", "uv", request) == [
-        "uv", "pip", "install", "--python", "py", "--compile-bytecode", "--offline", "/opt/app-root/src",
+        "uv", "pip", "install", "--python", "py", "--offline", "/opt/app-root/src",
     ]  # fmt: skip
     assert installers.install("pip", "uv", request) == [
-        "py", "-m", "pip", "install", "--no-cache-dir", "--no-input", "--progress-bar", "off",
+        "py", "-m", "pip", "install", "--no-cache-dir", "--no-input", "--no-compile", "--progress-bar", "off",
         "--no-index", "/opt/app-root/src",
     ]  # fmt: skip
 
@@ -79,11 +78,11 @@ def test_hash_checking_and_index_url() -> None:
         require_hashes=True,
     )
     assert installers.install("uv", "uv", request) == [
-        "uv", "pip", "install", "--python", "py", "--compile-bytecode", "--require-hashes",
+        "uv", "pip", "install", "--python", "py", "--require-hashes",
         "--index-url", "https://u:p@idx.example/simple",
         "-c", "/tmp/wrapper-installed.txt", "-r", "/src/requirements.txt",
     ]  # fmt: skip
-    assert installers.install("pip", "uv", request)[8:] == [
+    assert installers.install("pip", "uv", request)[9:] == [
         "--require-hashes",
         "--index-url", "https://u:p@idx.example/simple",
         "-c", "/tmp/wrapper-installed.txt", "-r", "/src/requirements.txt",

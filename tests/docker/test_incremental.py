@@ -37,6 +37,26 @@ def files_in(image: str, folder: str) -> list[str]:
     return listing.stdout.decode().split()
 
 
+# Every file of the environment with its size, mode and modification time (whole seconds: what
+# bytecode is checked against).
+LIST_ENVIRONMENT = """
+import os
+for top in ("/opt/app-root/lib", "/opt/app-root/bin"):
+    for folder, _, names in os.walk(top):
+        for name in names:
+            path = os.path.join(folder, name)
+            info = os.lstat(path)
+            print(path, info.st_size, oct(info.st_mode), int(info.st_mtime))
+"""
+
+
+def environment_of(image: str) -> list[str]:
+    listing = harness.docker(
+        "run", "--rm", "--entrypoint", "/opt/app-root/bin/python", image, "-c", LIST_ENVIRONMENT
+    )
+    return sorted(listing.stdout.decode().splitlines())
+
+
 def test_incremental_rebuilds(python3_builder: str, tmp_path: Path) -> None:
     source = tmp_path / "app"
     shutil.copytree(harness.FIXTURES / "requirements_basic", source)
@@ -46,6 +66,7 @@ def test_incremental_rebuilds(python3_builder: str, tmp_path: Path) -> None:
     try:
         harness.build_ok(source, image, incremental=True)  # no previous image: a cold build
         assert predict(image) == ([[1]], {"tabulate": "0.9.0"})
+        cold_environment = environment_of(image)
 
         # A code-only change: assemble runs in the previous image and replaces only the code.
         (source / "MyModel.py").write_text(MODEL.format(answer=2))
@@ -66,6 +87,8 @@ def test_incremental_rebuilds(python3_builder: str, tmp_path: Path) -> None:
         assert "reused the previous image's, no resolver, no download" in restored.log
         assert "Installing" not in restored.log
         assert predict(image) == ([[3]], {"tabulate": "0.9.0"})
+        assert environment_of(image) == cold_environment  # the same files, bytecode still valid
+        assert "artifacts" not in files_in(image, "/tmp")  # not committed with the image
 
         # A dependency change: the in-place attempt declines and the environment is installed afresh.
         (source / "requirements.txt").write_text("tabulate==0.8.10\n")

@@ -19,11 +19,13 @@ import shutil
 import sysconfig
 import tarfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from builders import __version__, envpack
-from builders.config import BuildConfig
-from builders.deps import includes
 from builders.layout import Layout
+
+if TYPE_CHECKING:  # save-artifacts needs neither: its start stays short (no `packaging` import)
+    from builders.config import BuildConfig
 
 FINGERPRINT = "s2i-deps.sha256"
 BASELINE = Path("/opt/s2i/baseline.json")  # what the builder image's app environment holds
@@ -46,6 +48,8 @@ def fingerprint(
     source: Path, cfg: BuildConfig, layout: Layout, whole_tree: bool, index_settings: str = ""
 ) -> str:
     """`index_settings`: what an injected pip.conf says about indexes (credentials left out)."""
+    from builders.deps import includes
+
     digest = hashlib.sha256()
 
     def feed(label: str, data: bytes) -> None:

@@ -31,7 +31,9 @@ from pathlib import Path
 
 from tests import harness
 
-BASELINE_BUILDER = "s2i-bench-baseline-builder:latest"
+# Tagged after the builder under test, so that benchmarks of two builders never share an image.
+RUN_TAG = re.sub(r"[^\w.-]", "-", harness.PYTHON3_BUILDER.rpartition(":")[2]) or "latest"
+BASELINE_BUILDER = f"s2i-bench-baseline-builder:{RUN_TAG}"
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seldon-s2i-base:bookworm")
 STOCK = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1", "GRPC_WORKERS": "1", "GRPC_THREADS": "1"}
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "10"))
@@ -215,7 +217,7 @@ def code_edit(source: Path, label: str) -> None:
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="s2i-bench-"))
-    ours_image, base_image = "s2i-bench-iris:ours", "s2i-bench-iris:baseline"
+    ours_image, base_image = f"s2i-bench-iris:ours-{RUN_TAG}", f"s2i-bench-iris:baseline-{RUN_TAG}"
     s2i = s2i_cli()
     notes = [f"s2i CLI: {s2i} ({s2i_version(s2i)})" if s2i else "s2i CLI: none on PATH and S2I unset, "
              "so only the project's own build command was measured"]  # fmt: skip

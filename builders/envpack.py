@@ -9,7 +9,7 @@ writes the same bytes to the container's log. Measured on 2 cores with the json-
 So the environment goes as one tar compressed with zstd (level 3: 182 MB -> 49 MB in 0.4 s), base64
 text unless stdout is a plain file (the project's own build command redirects it to one and copies
 that out, where raw bytes cost nothing extra), cut into parts of PART_SIZE: a tar member needs its
-size before its content, so parts let compressing, sending and unpacking overlap.
+size before its content, so parts let the stream start before compressing ends.
 
 GNU tar (in every Debian image) makes and unpacks the inner tar: it keeps modification times, so
 the bytecode stays valid, and it writes thousands of files faster than Python's tarfile.

@@ -13,6 +13,9 @@ PY := $(VENV)/bin/python
 DEMO_IMAGE ?= seldon-demo-model:$(VERSION)
 # The legacy builder: it needs no buildx plugin, and these Dockerfiles use nothing BuildKit adds.
 export DOCKER_BUILDKIT := 0
+# Installs copy files out of uv's cache instead of hard-linking them: a test or tool that edits an
+# installed file must never change the cached wheel that every later install shares.
+export UV_LINK_MODE := copy
 
 .PHONY: help docker base-image images venv demo test test-unit bench lint fmt clean lock
 
@@ -54,7 +57,7 @@ images: base-image ## build the builder images
 		--build-arg VERSION=$(VERSION) -t $(ONNX_IMAGE) .
 
 venv: $(VENV)/.installed ## the developer environment: tests, lint, the seldon-core client
-$(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt builders/wrapper-requirements.txt \
+$(VENV)/.installed: pyproject.toml VERSION builders/wrapper-lock.txt builders/wrapper-requirements.txt \
 		builders/protoc-lock.txt builders/wrapperwheel.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==0.13.9
@@ -68,7 +71,7 @@ $(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt builders/wrapper-re
 	touch $@
 
 demo: images venv ## build templates/model-template-app, serve it, show a prediction
-	$(PY) -m builders build templates/model-template-app $(PYTHON_IMAGE) $(DEMO_IMAGE)
+	$(PY) -m builders.host templates/model-template-app $(PYTHON_IMAGE) $(DEMO_IMAGE)
 	$(PY) -m tests.demo $(DEMO_IMAGE)
 
 test: images venv ## unit and Docker tests

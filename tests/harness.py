@@ -66,8 +66,8 @@ def build(
     incremental: bool = False,
     network: str = "host",
 ) -> BuildResult:
-    """`python -m builders build`, the s2i docker-mode contract; returns exit code and whole log."""
-    argv = [sys.executable, "-m", "builders", "build", str(source), builder, image, "--network", network]
+    """`python -m builders.host`, the s2i docker-mode contract; returns exit code and whole log."""
+    argv = [sys.executable, "-m", "builders.host", str(source), builder, image, "--network", network]
     for key, value in (env or {}).items():
         argv += ["-e", f"{key}={value}"]
     for item in inject:
@@ -251,17 +251,21 @@ class Index:
     """A PEP 503 simple index behind HTTP Basic auth, on 127.0.0.1."""
 
     url: str  # http://127.0.0.1:PORT/simple (no credentials)
-    user: str
+    user: str | None  # None: the token alone is the user part (`http://TOKEN@host`), as Gemfury's
     token: str
     authorized: list[str]  # paths served with the right credentials
 
     def url_with_credentials(self) -> str:
-        return self.url.replace("http://", f"http://{self.user}:{self.token}@")
+        userinfo = f"{self.user}:{self.token}" if self.user else self.token
+        return self.url.replace("http://", f"http://{userinfo}@")
 
 
 @contextlib.contextmanager
-def private_index(wheels: Sequence[Path], user: str = "builder", token: str | None = None) -> Iterator[Index]:
-    """Serve `wheels` as a simple index; every request without `user:token` gets 401."""
+def private_index(
+    wheels: Sequence[Path], user: str | None = "builder", token: str | None = None
+) -> Iterator[Index]:
+    """Serve `wheels` as a simple index; every request without `user:token` gets 401. With `user=None`
+    the token alone is the credential: Basic auth of `token:`, what pip and uv send for `TOKEN@host`."""
     import base64
     import hashlib
     import html
@@ -270,7 +274,7 @@ def private_index(wheels: Sequence[Path], user: str = "builder", token: str | No
     import threading
 
     token = token or f"tok{uuid.uuid4().hex}"
-    expected = "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+    expected = "Basic " + base64.b64encode(f"{user or token}:{token if user else ''}".encode()).decode()
     by_project: dict[str, list[Path]] = {}
     for wheel in wheels:
         project = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()

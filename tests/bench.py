@@ -26,7 +26,9 @@ from pathlib import Path
 
 from tests import harness
 
-BASELINE_BUILDER = "s2i-bench-baseline-builder:latest"
+# Tagged after the builder under test, so benchmarks of different builders on one engine never share an image.
+TAG = harness.PYTHON3_BUILDER.rsplit(":", 1)[-1]
+BASELINE_BUILDER = f"s2i-bench-baseline-builder:{TAG}"
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seldon-s2i-base:bookworm")
 STOCK = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1", "GRPC_WORKERS": "1", "GRPC_THREADS": "1"}
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "10"))
@@ -164,8 +166,9 @@ def ratio(ours: float, theirs: float) -> str:
 
 
 def main() -> None:
+    load_before = os.getloadavg()[1]
     work = Path(tempfile.mkdtemp(prefix="s2i-bench-"))
-    ours_image, base_image = "s2i-bench-iris:ours", "s2i-bench-iris:baseline"
+    ours_image, base_image = f"s2i-bench-iris:ours-{TAG}", f"s2i-bench-iris:baseline-{TAG}"
     try:
         log("building the baseline builder")
         build_baseline_builder(work)
@@ -244,14 +247,17 @@ def main() -> None:
             rows.append((label % "p99 latency" + " (ms)", f"{new['p99']:.1f}", f"{old['p99']:.1f}",
                          ratio(new["p99"], old["p99"])))  # fmt: skip
 
-        report(rows)
+        report(rows, (load_before, os.getloadavg()[1]))
     finally:
         for image in (ours_image, base_image):
             harness.docker("rmi", "--force", image, check=False)
         shutil.rmtree(work, ignore_errors=True)
 
 
-def report(rows: list[tuple[str, str, str, str]]) -> None:
+def report(rows: list[tuple[str, str, str, str]], load: tuple[float, float]) -> None:
+    """`load`: the machine's 5-minute load average when the run started and ended. Other work on the
+    machine slows both sides of a row, but not equally (more workers suffer more): above the core
+    count, read the ratios with care."""
     today = datetime.date.today().isoformat()
     cores = os.cpu_count()
     lines = [
@@ -266,7 +272,8 @@ def report(rows: list[tuple[str, str, str, str]]) -> None:
         "machine's cores with the server). The baseline runs seldon-core 1.18.2 on its old pins",
         "(tests/fixtures/baseline_builder/wrapper-lock-1.18.2.txt: gunicorn 20.1, numpy 1, protobuf 3);",
         "ours on the current stack (builders/wrapper-lock.txt), so sizes and the `new stack vs old pins`",
-        "rows compare the stacks. Ratios are ours / theirs.",
+        "rows compare the stacks. Ratios are ours / theirs. Load average (5 min) at start and end:",
+        f"{load[0]:.1f} and {load[1]:.1f}.",
         "",
         "| Measure | Ours | Baseline / stock | Ratio |",
         "|---|---|---|---|",

@@ -17,7 +17,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from builders import __version__, component, conda, config, incremental, install, installers, proc
+from builders import (
+    __version__,
+    component,
+    conda,
+    config,
+    incremental,
+    install,
+    installers,
+    locks,
+    proc,
+    sbom,
+)
 from builders import deps as depfiles
 from builders.errors import ConfigError, DependenciesChanged
 from builders.layout import IMAGE, Layout
@@ -35,6 +46,7 @@ class Plan:
     includes: tuple[str, ...] = ()  # files the requirements file pulls in with -r/-c
     hashes: bool = False  # --hash lines: hash-checking mode
     notes: tuple[str, ...] = ()
+    lock: locks.Lock | None = None  # lock files (builders/locks.py): the lock decides the installed set
 
     @property
     def compile(self) -> bool:
@@ -42,7 +54,7 @@ class Plan:
 
     def order(self) -> list[str]:
         """What is installed, in order: conda packages, the pip section, requirements, project."""
-        steps = []
+        steps = [self.lock.title] if self.lock else []  # lock files (builders/locks.py)
         if self.requirements:
             detail = [f"with {', '.join(self.includes)}"] if self.includes else []
             if self.compile:
@@ -57,7 +69,7 @@ class Plan:
 
 def plan(source: Path) -> Plan:
     """Decide what to install. Every file present is used; nothing is silently ignored."""
-    names = ("requirements.txt", "requirements.in", "setup.py", "pyproject.toml", *conda.FILES)
+    names = ("requirements.txt", "requirements.in", "setup.py", "pyproject.toml", *conda.FILES, *locks.FILES)
     found = tuple(n for n in names if (source / n).is_file())
     conda_file = conda.find(source)
     environment = conda.read(source, conda_file) if conda_file else None
@@ -92,7 +104,7 @@ def plan(source: Path) -> Plan:
             "Paths after -r/-c are relative to the file that names them; add the file to the source "
             "folder or fix the path.",
         )
-    return Plan(
+    without_lock = Plan(
         found=found,
         requirements=requirements,
         project=project,
@@ -104,6 +116,7 @@ def plan(source: Path) -> Plan:
         and depfiles.uses_hashes([source / "requirements.txt", *included]),
         notes=tuple(notes),
     )
+    return locks.decide(source, without_lock)  # lock files (builders/locks.py): a lock wins, or a clear error
 
 
 def _relative(path: Path, source: Path) -> str:
@@ -202,6 +215,11 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
         frozen = proc.run(freeze, env=no_cache, quiet=True)
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
         proc.log(f"     {len(frozen.splitlines())} packages installed")
+    target = layout.app_root / sbom.PATH.name  # the SBOM (builders/sbom.py)
+    with proc.step(f"Writing the SBOM (CycloneDX JSON) to {target}"):
+        app_env = conda_plan.app_root if conda_plan else layout.app_root
+        count = sbom.write([incremental.site_packages(app_env)], cfg.model_name, target)
+        proc.log(f"     {count} components, the wrapper included; the image label {sbom.LABEL} names it")
     (layout.app_root / incremental.FINGERPRINT).write_text(deps_fingerprint + "\n", encoding="utf-8")
 
     layout.manifest.write_text(

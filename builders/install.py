@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 
-from builders import conda, config, installers, proc
+from builders import conda, config, installers, locks, proc
 from builders import deps as depfiles
 from builders.errors import CommandError, ConfigError, StepError, WrapperConflict
 from builders.layout import Layout
@@ -57,11 +57,16 @@ def install(
     )
     secrets = depfiles.redactions(base.extra_index_urls + (base.index_url or "",)) + list(injected.secrets)
     uv = str(layout.uv)
+    # The summary compares with the builder's environment as it was before any step (the conda
+    # step's pip section included).
+    baseline = proc.run(installers.freeze("uv", uv, str(layout.python)), env=env, quiet=True)
     if deps.environment and conda_plan:
         # first: with a pinned python, the interpreter everything else goes into comes from here
         _install_conda(cfg, deps.environment, conda_plan, layout, base, env, secrets, scratch)
     before = proc.run(installers.freeze("uv", uv, base.python), env=env, quiet=True)
     wrapper = _Wrapper(layout, before)
+    if deps.lock:  # lock files (builders/locks.py): exactly the locked set, hash-checked
+        _install_lock(cfg, deps.lock, layout, base, env, secrets, scratch, wrapper)
     if deps.requirements:
         user_file = layout.app_dir / deps.requirements
         user_requirements = depfiles.requirements_of(user_file)
@@ -101,13 +106,50 @@ def install(
         with proc.step(f"Installing the project ({deps.project}) with {cfg.installer}"):
             with wrapper.check([]):
                 _install_one(cfg, layout, replace(base, packages=(str(layout.app_dir),)), env, secrets)
-    if not deps.requirements and not deps.project and not deps.environment:
+    if not deps.requirements and not deps.project and not deps.environment and not deps.lock:
         proc.log("---> No dependency files: using the preinstalled seldon-core environment as is")
     after = proc.run(installers.freeze("uv", uv, base.python), env=env, quiet=True)
-    added = depfiles.changes(before, after)
+    added = depfiles.changes(baseline, after)
     proc.log(f"---> The application changed {len(added)} packages of the builder's environment:")
     for line in added:
         proc.log(f"     {line}")
+
+
+def _install_lock(
+    cfg: config.BuildConfig,
+    lock: locks.Lock,
+    layout: Layout,
+    base: installers.InstallRequest,
+    env: Mapping[str, str],
+    secrets: list[str],
+    scratch: Path,
+    wrapper: _Wrapper,
+) -> None:
+    """Check the lock (before any download), then install its export in hash-checking mode: the
+    wrapper's packages the lock does not name stay at their installed versions."""
+    against = f" against {lock.checked_against}" if lock.checked_against else ""
+    with proc.step(f"Checking {lock.file}{against}"):
+        locked = locks.export(lock, layout.app_dir, str(layout.uv), base.python, env, scratch, secrets)
+        locks.check_wrapper(lock, locked, wrapper.pins, wrapper.pins_file)
+        secrets += depfiles.redactions(locked.indexes)
+        index_url, extras = locks.indexes(locked.indexes, base.index_url, base.extra_index_urls)
+        where = ", ".join(locked.indexes) or "no index (direct URLs)"
+        for secret in secrets:
+            where = where.replace(secret, "****")
+        proc.log(f"     {lock.file} is current: {len(locked.versions)} packages locked, from {where}")
+    with proc.step(f"Installing {lock.file} with {cfg.installer} (hash-checking mode)"):
+        held = scratch / "wrapper-held.txt"
+        held.write_text("".join(f"{pin}\n" for pin in locks.held(wrapper.installed, wrapper.pins, locked)))
+        request = replace(
+            base,
+            requirement_files=(str(locked.requirements),),
+            constraint_files=(str(held),),  # the lock decides versions: /whl's pins do not apply
+            index_url=index_url,
+            extra_index_urls=extras,
+            require_hashes=True,
+        )
+        with wrapper.check([]):
+            _install_one(cfg, layout, request, env, secrets)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,329 @@
+"""Lock files decide what is installed: exactly the locked versions, every file hash-checked.
+
+Every format becomes the same install input before anything is downloaded: a requirements file with
+`name==version --hash=...` on every line, plus the index URLs the lock names. Each installer (uv or
+pip) then installs that file in hash-checking mode, beside the wrapper's environment.
+
+    uv.lock       `uv export --locked`: uv's own freshness check against pyproject.toml (a stale lock
+                  fails with uv's message, before any package is downloaded), then uv's own export
+    pylock.toml   PEP 751, read with packaging.pylock, which selects the packages for this Python
+    poetry.lock   checked against pyproject.toml (poetry's content-hash), read as TOML
+    Pipfile.lock  checked against the Pipfile (pipenv's _meta.hash), read as JSON
+
+Why an export and not `uv sync`: sync makes the environment exactly the lock, so it would remove the
+wrapper (seldon-core is in no user's lock), and it knows nothing of the wrapper's pins. An export
+installed with `uv pip install --require-hashes` keeps the wrapper, honours its pins, works the same
+for INSTALLER=pip, and still lets wheels at /whl win where their hashes match the lock's.
+
+Precedence (one documented rule, no silent choice): one lock file decides the Python packages;
+requirements.txt / requirements.in beside it are not installed (a log line says so); two lock files,
+a lock beside environment.yml, or a Pipfile without its Pipfile.lock stop the build with an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from packaging.utils import canonicalize_name
+
+from builders import deps as depfiles
+from builders import proc
+from builders.errors import CommandError, ConfigError, LockConflict, StaleLock
+
+if TYPE_CHECKING:
+    from builders.assemble import Plan
+
+# Every file of the lock formats, for plan()'s "found" line and the incremental fingerprint.
+FILES = ("uv.lock", "poetry.lock", "Pipfile", "Pipfile.lock", "pylock.toml")
+
+
+@dataclass(frozen=True)
+class Lock:
+    """The lock file that decides the installed set, and what it is checked against."""
+
+    file: str  # uv.lock, poetry.lock, Pipfile.lock, pylock.toml
+    checked_against: str | None  # pyproject.toml, Pipfile, or None (pylock.toml records no inputs)
+    fix: str  # the command that makes the lock current again
+
+    @property
+    def title(self) -> str:
+        return f"{self.file} (exactly the locked versions; hash-checking mode)"
+
+
+_FORMATS = {
+    "uv.lock": Lock("uv.lock", "pyproject.toml", "uv lock"),
+    "poetry.lock": Lock("poetry.lock", "pyproject.toml", "poetry lock"),
+    "Pipfile.lock": Lock("Pipfile.lock", "Pipfile", "pipenv lock"),
+    "pylock.toml": Lock("pylock.toml", None, "regenerate pylock.toml with the tool that wrote it"),
+}
+
+
+def decide(source: Path, plan: Plan) -> Plan:
+    """Apply the lock precedence to a Plan made from the other dependency files."""
+    present = [name for name in _FORMATS if (source / name).is_file()]
+    if "Pipfile" in plan.found and "Pipfile.lock" not in present:
+        raise ConfigError(
+            f"{source / 'Pipfile'} has no Pipfile.lock beside it: the builder installs locked "
+            "dependencies only, and resolving a Pipfile at build time would give a different set "
+            "every day",
+            "Run `pipenv lock` and add Pipfile.lock to the source folder (or use requirements.txt).",
+        )
+    if not present:
+        return plan
+    if len(present) > 1:
+        raise ConfigError(
+            f"several lock files in {source}: {', '.join(present)}; each would decide the installed "
+            "set on its own, and they may disagree",
+            "Keep the lock file of the tool your project uses and remove the others from the source "
+            "folder (or list them in .s2iignore).",
+        )
+    lock = _FORMATS[present[0]]
+    if plan.environment is not None:
+        raise ConfigError(
+            f"{source / plan.environment.filename} and {source / lock.file} both decide the Python "
+            "packages of the application",
+            f"Use one: move the conda packages' Python dependencies into {lock.file}, or drop "
+            f"{lock.file} and list them in the `pip:` section of {plan.environment.filename}.",
+        )
+    if lock.checked_against and not (source / lock.checked_against).is_file():
+        raise ConfigError(
+            f"{source / lock.file} has no {lock.checked_against} beside it, so it cannot be checked "
+            "for being current",
+            f"Add the {lock.checked_against} that {lock.file} was made from to the source folder.",
+        )
+    skipped = list(plan.skipped)
+    for name in ("requirements.txt", "requirements.in"):
+        if name in plan.found:
+            skipped.append((name, f"{lock.file} decides the installed set (a lock wins)"))
+    project = plan.project
+    why_not = _project_not_installed(source, lock, project)
+    if why_not:
+        skipped.append((project or "pyproject.toml", why_not))
+        project = None
+    return replace(
+        plan,
+        lock=lock,
+        requirements=None,
+        includes=(),
+        hashes=False,
+        project=project,
+        skipped=tuple(skipped),
+    )
+
+
+def _project_not_installed(source: Path, lock: Lock, project: str | None) -> str | None:
+    """Whether the project itself is installed follows the project's own settings."""
+    if project != "pyproject.toml":
+        return None
+    data = _toml(source / "pyproject.toml")
+    tool = data.get("tool", {})
+    if lock.file == "uv.lock":
+        package = tool.get("uv", {}).get("package")
+        if package is False or (package is None and "build-system" not in data):
+            return (
+                "uv.lock: the project is not a package (no [build-system], or tool.uv.package = "
+                "false), so only its locked dependencies are installed, as `uv sync` would"
+            )
+    if lock.file == "poetry.lock" and tool.get("poetry", {}).get("package-mode") is False:
+        return "poetry.lock: package-mode = false, so only the locked dependencies are installed"
+    return None
+
+
+# --- the locked set as hashed requirements -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Locked:
+    """A lock turned into installer input."""
+
+    requirements: Path  # `name==version --hash=...` lines
+    versions: dict[str, str]  # canonical name -> locked version
+    indexes: tuple[str, ...]  # the index URLs the lock names, in its order
+
+
+def export(lock: Lock, source: Path, uv: str, python: str, env: Mapping[str, str], scratch: Path,
+           redact: Sequence[str] = ()) -> Locked:  # fmt: skip
+    """Check `lock` against its project file and write its default dependencies as hashed
+    requirements. Nothing is downloaded: uv reads the index pages only when the lock is stale."""
+    output = scratch / f"{lock.file}.requirements.txt"
+    if lock.file == "uv.lock":
+        try:
+            proc.run(uv_export(uv, python, source, output), env=env, cwd=source, redact=redact, quiet=True)
+        except CommandError as exc:
+            if "needs to be updated" in exc.output_tail:
+                detail = _last(exc.output_tail)
+                raise StaleLock(lock.file, lock.checked_against or "", lock.fix, detail) from None
+            raise
+        text = output.read_text(encoding="utf-8")
+        indexes = _uv_indexes(_toml(source / "uv.lock"))
+    elif lock.file == "pylock.toml":
+        text, indexes = pylock_requirements(source / "pylock.toml")
+    elif lock.file == "poetry.lock":
+        text, indexes = poetry_requirements(source)
+    else:
+        text, indexes = pipfile_requirements(source)
+    output.write_text(text, encoding="utf-8")
+    return Locked(output, depfiles.locked_versions(text), indexes)
+
+
+def uv_export(uv: str, python: str, project: Path, output: Path) -> list[str]:
+    """`uv export` of the default dependencies (no dependency groups, no extras), hashes included.
+
+    `--locked` fails when uv.lock no longer satisfies pyproject.toml. The project itself is left out
+    of the export: when it is a package it is installed after its dependencies, the usual way.
+    """
+    return [uv, "export", "--locked", "--format", "requirements.txt", "--no-default-groups",
+            "--no-emit-project", "--no-header", "--no-annotate", "--python", python,
+            "--project", str(project), "--output-file", str(output), "--quiet"]  # fmt: skip
+
+
+def _uv_indexes(data: Mapping[str, Any]) -> tuple[str, ...]:
+    urls: list[str] = []
+    for package in data.get("package", []):
+        registry = package.get("source", {}).get("registry")
+        if isinstance(registry, str) and "://" in registry and registry not in urls:
+            urls.append(registry)
+    return tuple(urls)
+
+
+def pylock_requirements(path: Path) -> tuple[str, tuple[str, ...]]:
+    """PEP 751: packaging selects the packages (markers, wheel tags) for this interpreter."""
+    from packaging.pylock import (
+        PackageArchive,
+        PackageSdist,
+        PackageWheel,
+        Pylock,
+        PylockSelectError,
+        PylockValidationError,
+    )
+
+    try:
+        pylock = Pylock.from_dict(_toml(path))
+        selected = list(pylock.select())
+    except (PylockValidationError, PylockSelectError) as exc:
+        raise ConfigError(
+            f"{path} cannot be installed here: {exc}",
+            "Regenerate pylock.toml for Python 3.11 on Linux x86_64 (for example `uv export "
+            "--format pylock.toml`), or fix the entry named.",
+        ) from None
+    lines, indexes = [], []
+    for package, chosen in selected:
+        hashes = sorted({h for archive in _archives(package) for h in _sha256(archive)})
+        name = canonicalize_name(package.name)
+        if package.index and package.version is not None:
+            lines.append(_line(f"{name}=={package.version}", hashes))
+            if package.index not in indexes:
+                indexes.append(package.index)
+        elif isinstance(chosen, PackageWheel | PackageSdist | PackageArchive) and chosen.url:
+            lines.append(_line(f"{name} @ {chosen.url}", _sha256(chosen)))
+        else:
+            raise ConfigError(
+                f"{path}: package {package.name} comes from a directory, a VCS checkout or a file "
+                "without a URL, which cannot be installed hash-checked",
+                "Lock it from an index (or a wheel URL with a hash), or inject the wheel at /whl "
+                "and use requirements.txt.",
+            )
+    return "".join(lines), tuple(indexes)
+
+
+def _archives(package: Any) -> list[Any]:
+    return [*(package.wheels or ()), *([package.sdist] if package.sdist else [])]
+
+
+def _sha256(archive: Any) -> list[str]:
+    value = (getattr(archive, "hashes", None) or {}).get("sha256")
+    return [value] if value else []
+
+
+def _line(requirement: str, hashes: Sequence[str]) -> str:
+    return requirement + "".join(f" \\\n    --hash=sha256:{h}" for h in hashes) + "\n"
+
+
+def poetry_requirements(source: Path) -> tuple[str, tuple[str, ...]]:
+    raise NotImplementedError  # filled in below once uv.lock works end to end
+
+
+def pipfile_requirements(source: Path) -> tuple[str, tuple[str, ...]]:
+    raise NotImplementedError
+
+
+# --- indexes and the wrapper --------------------------------------------------------------------------
+
+
+def indexes(
+    locked: Sequence[str], index_url: str | None, extra: Sequence[str]
+) -> tuple[str | None, tuple[str, ...]]:
+    """The index settings for installing a lock: the configured default index (pip.conf) stays the
+    default; otherwise the lock's first index is. The lock's indexes come before EXTRA_INDEX_URL. A
+    lock URL that a configured URL spells with credentials is used in the configured spelling (the
+    netrc route needs none of this)."""
+    configured = {_bare(u): u for u in (index_url or "", *extra) if u}
+    named = [configured.get(_bare(u), u) for u in locked]
+    default = index_url or (named[0] if named else None)
+    extras: list[str] = []
+    for url in [*named, *extra]:
+        if url != default and url not in extras:
+            extras.append(url)
+    return default, tuple(extras)
+
+
+def _bare(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def check_wrapper(lock: Lock, locked: Locked, pins: Mapping[str, depfiles.Pin], pins_file: str) -> None:
+    """A locked version the wrapper's pins exclude fails now, naming both sides, before any download."""
+    sides = []
+    for name, pin in pins.items():
+        version = locked.versions.get(name)
+        if version is not None and not pin.requirement.specifier.contains(version, prereleases=True):
+            wrapper = f"{pin.requirement} ({pin.why})" if pin.why else str(pin.requirement)
+            sides.append((f"{name}=={version} ({lock.file})", wrapper))
+    if sides:
+        raise LockConflict(sides, lock.file, lock.fix, pins_file)
+
+
+def held(installed: Mapping[str, str], pins: Mapping[str, depfiles.Pin], locked: Locked) -> list[str]:
+    """The wrapper's packages the lock does not name, held at their installed versions (hash-checking
+    mode wants constraints pinned with ==)."""
+    return [f"{n}=={installed[n]}" for n in pins if n in installed and n not in locked.versions]
+
+
+# --- small helpers -----------------------------------------------------------------------------------------
+
+
+def _toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"{path} is not valid TOML: {exc}", "Fix the file (the message names the line)."
+        ) from None
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}", "Run `pipenv lock` to rewrite it.") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _sha(data: object) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+def _last(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    return (errors or lines or [""])[-1].removeprefix("error: ")

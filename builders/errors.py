@@ -106,7 +106,7 @@ class WrapperConflict(StepError):
 class StaleLock(ConfigError):
     """A lock file no longer matches the project file it was made from."""
 
-    def __init__(self, lock: str, project_file: str, fix: str, detail: str) -> None:
+    def __init__(self, lock: str, project_file: str, fix: str, detail: str = "") -> None:
         super().__init__(
             f"{lock} is out of date: it no longer matches {project_file}"
             + (f" ({detail})" if detail else ""),

@@ -154,13 +154,7 @@ def export(lock: Lock, source: Path, uv: str, python: str, env: Mapping[str, str
     requirements. Nothing is downloaded: uv reads the index pages only when the lock is stale."""
     output = scratch / f"{lock.file}.requirements.txt"
     if lock.file == "uv.lock":
-        try:
-            proc.run(uv_export(uv, python, source, output), env=env, cwd=source, redact=redact, quiet=True)
-        except CommandError as exc:
-            if "needs to be updated" in exc.output_tail:
-                detail = _last(exc.output_tail)
-                raise StaleLock(lock.file, lock.checked_against or "", lock.fix, detail) from None
-            raise
+        _uv_export(lock, source, uv_export(uv, python, source, output), env, redact)
         text = output.read_text(encoding="utf-8")
         indexes = _uv_indexes(_toml(source / "uv.lock"))
     elif lock.file == "pylock.toml":
@@ -171,6 +165,30 @@ def export(lock: Lock, source: Path, uv: str, python: str, env: Mapping[str, str
         text, indexes = pipfile_requirements(source)
     output.write_text(text, encoding="utf-8")
     return Locked(output, depfiles.locked_versions(text), indexes)
+
+
+def _uv_export(
+    lock: Lock, source: Path, argv: list[str], env: Mapping[str, str], redact: Sequence[str]
+) -> None:
+    """Offline first: a current lock satisfies pyproject.toml without the network. When uv has to
+    resolve again (it fails offline wanting the index), the lock is stale; only a project whose
+    dependencies are dynamic (computed by its build backend) is given a second, online try."""
+    stale = StaleLock(lock.file, lock.checked_against or "", lock.fix, "")
+    try:
+        proc.run([*argv, "--offline"], env=env, cwd=source, redact=redact, quiet=True)
+        return
+    except CommandError as exc:
+        if "needs to be updated" in exc.output_tail:
+            raise stale from None
+        dynamic = "dependencies" in _toml(source / "pyproject.toml").get("project", {}).get("dynamic", [])
+        if "network was disabled" in exc.output_tail and not dynamic:
+            raise stale from None
+    try:
+        proc.run(argv, env=env, cwd=source, redact=redact, quiet=True)
+    except CommandError as exc:
+        if "needs to be updated" in exc.output_tail:
+            raise stale from None
+        raise
 
 
 def uv_export(uv: str, python: str, project: Path, output: Path) -> list[str]:
@@ -321,9 +339,3 @@ def _json(path: Path) -> dict[str, Any]:
 
 def _sha(data: object) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
-
-
-def _last(output: str) -> str:
-    lines = [line.strip() for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error:")]
-    return (errors or lines or [""])[-1].removeprefix("error: ")

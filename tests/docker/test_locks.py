@@ -1,0 +1,132 @@
+"""Lock files decide what is installed, end to end: every lock is made at test time by the real tool
+against a private index on 127.0.0.1, then a newer release is published there; the image must serve
+exactly the locked version, a stale lock must fail before any download, and a lock that contradicts
+the wrapper's pins must fail naming both sides. Every image carries its SBOM.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import harness, lockfiles
+
+pytestmark = pytest.mark.docker
+SBOM = "/opt/app-root/sbom.cdx.json"
+
+
+@pytest.fixture
+def shelf(tmp_path: Path) -> Path:
+    """What the index publishes: s2i-shared 1.0 (2.0 comes later, after the lock was made)."""
+    folder = tmp_path / "shelf"
+    harness.make_wheel(folder, "s2i_shared", "1.0", 'VERSION = "shared-1.0"\n')
+    return folder
+
+
+@pytest.fixture
+def index(shelf: Path) -> Iterator[harness.Index]:
+    with harness.private_index(shelf) as served:
+        yield served
+
+
+@pytest.fixture
+def secrets(tmp_path: Path, index: harness.Index) -> Path:
+    folder = tmp_path / "secrets"
+    folder.mkdir()
+    (folder / "netrc").write_text(f"machine 127.0.0.1 login {index.user} password {index.token}\n")
+    return folder
+
+
+@pytest.fixture
+def images() -> Iterator[list[str]]:
+    made: list[str] = []
+    yield made
+    if made:
+        harness.docker("rmi", "--force", *made, check=False)
+
+
+def build(app: Path, images: list[str], secrets: Path, **kwargs: object) -> harness.BuildResult:
+    image = harness.unique_tag(app.name.lower().replace("_", "-").replace(".", "-"))
+    images.append(image)
+    return harness.build(app, image, inject=[f"{secrets}:/opt/s2i/secrets"], **kwargs)  # type: ignore[arg-type]
+
+
+def locked_app(tmp_path: Path, fmt: str, index: harness.Index, dependencies: list[str]) -> Path:
+    app = lockfiles.copy_app(tmp_path / fmt)
+    lockfiles.MAKERS[fmt](app, index, dependencies, lockfiles.tool_env(index, tmp_path / "tool-home"))
+    assert (app / fmt).is_file()
+    return app
+
+
+def sbom_of(image: str) -> dict[str, object]:
+    return json.loads(harness.docker("run", "--rm", image, "cat", SBOM).stdout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("fmt", sorted(lockfiles.MAKERS))
+def test_lock_installs_exactly_the_locked_version_while_a_newer_one_is_published(
+    python3_builder: str, fmt: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
+    images: list[str],
+) -> None:  # fmt: skip
+    app = locked_app(tmp_path, fmt, index, ["s2i-shared"])
+    harness.make_wheel(shelf, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')  # newer, after the lock
+    result = build(app, images, secrets)
+    assert result.returncode == 0, result.log
+    assert f"install order: 1. {fmt} (exactly the locked versions; hash-checking mode)" in result.log
+    assert f"{fmt} is current: 1 packages locked, from {index.url}" in result.log
+    assert "--require-hashes" in result.log
+    assert "+ s2i-shared==1.0" in result.log
+    assert any(p == "/files/s2i_shared-1.0-py3-none-any.whl" for p in index.authorized)
+    assert not any("s2i_shared-2.0" in p for p in index.authorized)
+    assert index.token not in result.log
+    with harness.serve(images[0]) as server:
+        reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1]]}}).json()
+        assert reply["data"]["ndarray"] == [["shared-1.0"]]
+    # the SBOM: where the label says, listing the locked package and the wrapper at their versions
+    labels = json.loads(harness.docker("image", "inspect", images[0]).stdout)[0]["Config"]["Labels"]
+    assert labels["io.seldon.s2i.sbom"] == SBOM
+    assert f"Writing the SBOM (CycloneDX JSON) to {SBOM}" in result.log
+    sbom = sbom_of(images[0])
+    assert sbom["bomFormat"] == "CycloneDX" and sbom["specVersion"] == "1.6"
+    purls = {c["purl"] for c in sbom["components"]}  # type: ignore[attr-defined]
+    assert {"pkg:pypi/s2i-shared@1.0", "pkg:pypi/seldon-core@1.18.2"} <= purls
+    assert index.token.encode() not in harness.docker("save", images[0]).stdout
+
+
+@pytest.mark.parametrize("fmt", sorted(lockfiles.STALE))
+def test_stale_lock_fails_before_any_download_naming_the_fix(
+    python3_builder: str, fmt: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
+    images: list[str],
+) -> None:  # fmt: skip
+    app = locked_app(tmp_path, fmt, index, ["s2i-shared"])
+    lockfiles.STALE[fmt](app)
+    harness.make_wheel(shelf, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')
+    index.authorized.clear()
+    result = build(app, images, secrets)
+    assert result.returncode != 0
+    what = f"ERROR {fmt} is out of date: it no longer matches {lockfiles.CHECKED_AGAINST[fmt]}"
+    assert what in result.log
+    assert f"TIP Run `{lockfiles.FIX[fmt]}` in the project folder and commit the new {fmt}" in result.log
+    assert not any(p.startswith("/files/") for p in index.authorized), index.authorized
+    assert index.token not in result.log
+
+
+@pytest.mark.parametrize("fmt", sorted(lockfiles.MAKERS))
+def test_lock_pinning_the_wrapper_elsewhere_fails_naming_both_sides(
+    python3_builder: str, fmt: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
+    images: list[str],
+) -> None:  # fmt: skip
+    """The lock pins seldon-core 1.0 (a wheel on the test index); the builder's own pin is read from
+    builders/wrapper-requirements.txt, so the test holds whatever versions that file pins."""
+    harness.make_wheel(shelf, "seldon_core", "1.0", "")
+    pins = (harness.ROOT / "builders" / "wrapper-requirements.txt").read_text().splitlines()
+    pin = next(line.strip() for line in pins if line.startswith("seldon-core"))
+    app = locked_app(tmp_path, fmt, index, ["s2i-shared", "seldon-core==1.0"])
+    index.authorized.clear()
+    result = build(app, images, secrets)
+    assert result.returncode != 0
+    assert f"seldon-core==1.0 ({fmt}) contradicts the builder's pin {pin}" in result.log
+    assert "ERROR the application's dependencies conflict with the seldon-core wrapper's pins" in result.log
+    assert not any(p.startswith("/files/") for p in index.authorized), index.authorized

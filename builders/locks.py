@@ -264,12 +264,98 @@ def _line(requirement: str, hashes: Sequence[str]) -> str:
     return requirement + "".join(f" \\\n    --hash=sha256:{h}" for h in hashes) + "\n"
 
 
+# Poetry and pipenv are not installed into the image, and micropipenv (which reads both formats for
+# sclorg's builder) imports pip at import time, which the tools environment leaves out by design. The
+# two formats are plain TOML and JSON with documented hash rules, checked here against locks the real
+# poetry 2.5 and pipenv write (tests/lockfiles.py).
+
+
+def poetry_content_hash(pyproject: Mapping[str, Any]) -> str:
+    """Poetry's content-hash of pyproject.toml (poetry/packages/locker.py, as micropipenv computes
+    it): the [project] dependency keys when there are any (Poetry 2), else the [tool.poetry] ones."""
+    project = pyproject.get("project", {})
+    poetry = pyproject.get("tool", {}).get("poetry", {})
+    legacy = ("dependencies", "source", "extras", "dev-dependencies")
+    relevant_project = {
+        k: project[k] for k in ("requires-python", "dependencies", "optional-dependencies") if project.get(k)
+    }
+    relevant_poetry = {
+        key: poetry.get(key)
+        for key in (*legacy, "group")
+        if poetry.get(key) or (key in legacy and not relevant_project)
+    }
+    content: dict[str, Any] = relevant_poetry
+    if relevant_project:
+        content = {"project": relevant_project, "tool": {"poetry": relevant_poetry}}
+    return _sha(content)
+
+
 def poetry_requirements(source: Path) -> tuple[str, tuple[str, ...]]:
-    raise NotImplementedError  # filled in below once uv.lock works end to end
+    """The main group of a Poetry 2 lock (lock-version 2.1 records each package's groups)."""
+    lock, path = _toml(source / "poetry.lock"), source / "poetry.lock"
+    metadata = lock.get("metadata", {})
+    if metadata.get("content-hash") != poetry_content_hash(_toml(source / "pyproject.toml")):
+        raise StaleLock("poetry.lock", "pyproject.toml", "poetry lock")
+    if not str(metadata.get("lock-version", "")).startswith("2.") or metadata["lock-version"] == "2.0":
+        raise ConfigError(
+            f"{path} has lock-version {metadata.get('lock-version')!r}: the builder reads Poetry 2 "
+            "locks (lock-version 2.1), which record the group of every package",
+            "Run `poetry lock` with Poetry 2 and commit the new poetry.lock.",
+        )
+    lines, indexes = [], []
+    for package in lock.get("package", []):
+        if "main" not in package.get("groups", []):
+            continue
+        name, version = canonicalize_name(package["name"]), package["version"]
+        markers = package.get("markers")
+        marker = markers.get("main") if isinstance(markers, dict) else markers
+        hashes = [f["hash"].removeprefix("sha256:") for f in package.get("files", [])]
+        kind = package.get("source", {}).get("type")
+        if kind not in (None, "legacy") or not hashes:
+            raise ConfigError(
+                f"{path}: package {name} comes from a {kind or 'source without file hashes'}, which "
+                "cannot be installed hash-checked",
+                "Publish it to an index named in [[tool.poetry.source]] and run `poetry lock`.",
+            )
+        if kind == "legacy" and package["source"]["url"] not in indexes:
+            indexes.append(package["source"]["url"])
+        lines.append(_line(f"{name}=={version}" + (f" ; {marker}" if marker else ""), hashes))
+    return "".join(lines), tuple(indexes)
+
+
+def pipfile_hash(pipfile: Mapping[str, Any]) -> str:
+    """Pipenv's _meta.hash of a Pipfile (pipenv/project.py, as micropipenv computes it)."""
+    data = {
+        "_meta": {"requires": pipfile.get("requires", {}), "sources": pipfile.get("source", [])},
+        "default": pipfile.get("packages", {}),
+        "develop": pipfile.get("dev-packages", {}),
+    }
+    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def pipfile_requirements(source: Path) -> tuple[str, tuple[str, ...]]:
-    raise NotImplementedError
+    """The `default` section of Pipfile.lock (the `develop` one is for development)."""
+    lock, path = _json(source / "Pipfile.lock"), source / "Pipfile.lock"
+    meta = lock.get("_meta", {})
+    if meta.get("hash", {}).get("sha256") != pipfile_hash(_toml(source / "Pipfile")):
+        raise StaleLock("Pipfile.lock", "Pipfile", "pipenv lock")
+    sources = {s.get("name"): s.get("url") for s in meta.get("sources", [])}
+    lines, indexes = [], []
+    for name, entry in lock.get("default", {}).items():
+        version, hashes = entry.get("version", ""), entry.get("hashes", [])
+        if not version.startswith("==") or not hashes:
+            raise ConfigError(
+                f"{path}: package {name} has no pinned version with hashes (a path, VCS or editable "
+                "entry), which cannot be installed hash-checked",
+                "Publish it to an index named in the Pipfile's [[source]] and run `pipenv lock`.",
+            )
+        url = sources.get(entry.get("index")) or next(iter(sources.values()), None)
+        if url and url not in indexes:
+            indexes.append(url)
+        marker = entry.get("markers")
+        requirement = f"{canonicalize_name(name)}{version}" + (f" ; {marker}" if marker else "")
+        lines.append(_line(requirement, [h.removeprefix("sha256:") for h in hashes]))
+    return "".join(lines), tuple(indexes)
 
 
 # --- indexes and the wrapper --------------------------------------------------------------------------

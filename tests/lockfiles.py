@@ -12,11 +12,15 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+
+from packaging.requirements import Requirement
 
 from tests import harness
 
-BIN = Path(sys.executable).parent  # the dev environment: uv, poetry and pipenv are pinned there
+BIN = Path(sys.executable).parent  # the dev environment, with uv (pinned by the Makefile)
+LOCKERS = BIN.parent / "lockers" / "bin"  # poetry and pipenv: tests/lockers-requirements.txt
 APP = harness.FIXTURES / "locked_app"
 
 
@@ -63,12 +67,6 @@ def uv_lock(app: Path, index: harness.Index, dependencies: list[str], env: dict[
     run([str(BIN / "uv"), "lock", "--quiet"], app, env)
 
 
-def uv_stale(app: Path) -> None:
-    """pyproject.toml asks for something the lock cannot give: a newer s2i-shared."""
-    text = (app / "pyproject.toml").read_text()
-    (app / "pyproject.toml").write_text(text.replace('"s2i-shared"', '"s2i-shared>=2"'))
-
-
 def pylock(app: Path, index: harness.Index, dependencies: list[str], env: dict[str, str]) -> None:
     """pylock.toml alone (PEP 751), written by `uv export --format pylock.toml` from a uv project."""
     uv_lock(app, index, dependencies, env)
@@ -78,8 +76,73 @@ def pylock(app: Path, index: harness.Index, dependencies: list[str], env: dict[s
     (app / "pyproject.toml").unlink()
 
 
-Maker = Callable[[Path, harness.Index, list[str], dict[str, str]], None]
-MAKERS: dict[str, Maker] = {"uv.lock": uv_lock, "pylock.toml": pylock}
-STALE: dict[str, Callable[[Path], None]] = {"uv.lock": uv_stale}
-FIX = {"uv.lock": "uv lock", "poetry.lock": "poetry lock", "Pipfile.lock": "pipenv lock"}
-CHECKED_AGAINST = {"uv.lock": "pyproject.toml", "poetry.lock": "pyproject.toml", "Pipfile.lock": "Pipfile"}
+def poetry(app: Path, index: harness.Index, dependencies: list[str], env: dict[str, str]) -> None:
+    """Poetry 2, PEP 621 form, package-mode = false. A plain simple index needs an explicit source
+    (Poetry asks the public index's JSON API otherwise); credentials go through Poetry's variables."""
+    extra = (
+        "\n[tool.poetry]\npackage-mode = false\n"
+        f'\n[[tool.poetry.source]]\nname = "local"\nurl = "{index.url}"\npriority = "primary"\n'
+    )
+    (app / "pyproject.toml").write_text(pyproject(dependencies, extra))
+    _poetry_lock(app, index, env)
+
+
+def poetry_classic(app: Path, index: harness.Index, dependencies: list[str], env: dict[str, str]) -> None:
+    """Poetry's own [tool.poetry] form: dependencies as a table, `python` among them."""
+    table = "".join(f'{r.name} = "{r.specifier or "*"}"\n' for r in map(Requirement, dependencies))
+    (app / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "locked-app"\nversion = "0.1"\ndescription = ""\nauthors = []\n'
+        f'package-mode = false\n\n[tool.poetry.dependencies]\npython = ">=3.11"\n{table}'
+        f'\n[[tool.poetry.source]]\nname = "local"\nurl = "{index.url}"\npriority = "primary"\n'
+    )
+    _poetry_lock(app, index, env)
+
+
+def _poetry_lock(app: Path, index: harness.Index, env: dict[str, str]) -> None:
+    home = Path(env["HOME"])
+    auth = {"POETRY_HTTP_BASIC_LOCAL_USERNAME": index.user, "POETRY_HTTP_BASIC_LOCAL_PASSWORD": index.token}
+    env = {**env, **auth, "POETRY_CACHE_DIR": str(home / "poetry-cache"), "POETRY_NO_INTERACTION": "1"}
+    run([str(LOCKERS / "poetry"), "lock"], app, env)
+
+
+def pipenv(app: Path, index: harness.Index, dependencies: list[str], env: dict[str, str]) -> None:
+    """A Pipfile whose only source is the test index; pipenv reads the credentials from NETRC."""
+    table = "".join(f'{r.name} = "{r.specifier or "*"}"\n' for r in map(Requirement, dependencies))
+    (app / "Pipfile").write_text(
+        f'[[source]]\nname = "local"\nurl = "{index.url}"\nverify_ssl = false\n\n[packages]\n{table}'
+    )
+    home = Path(env["HOME"])
+    env = {**env, "WORKON_HOME": str(home / "venvs"), "PIPENV_YES": "1", "PIPENV_NOSPIN": "1",
+           "PIPENV_IGNORE_VIRTUALENVS": "1"}  # fmt: skip
+    run([str(LOCKERS / "pipenv"), "lock"], app, env)
+
+
+def stale(app: Path) -> None:
+    """Ask for something the lock cannot give (a newer s2i-shared), in whichever project file."""
+    for name in ("pyproject.toml", "Pipfile"):
+        path = app / name
+        if path.is_file():
+            text = path.read_text()
+            changed = text.replace('"s2i-shared"', '"s2i-shared>=2"').replace(
+                's2i-shared = "*"', 's2i-shared = ">=2"'
+            )
+            assert changed != text
+            path.write_text(changed)
+
+
+@dataclass(frozen=True)
+class Format:
+    file: str  # the lock file
+    make: Callable[[Path, harness.Index, list[str], dict[str, str]], None]
+    checked_against: str | None = None  # None: the format records no inputs (no stale check)
+    fix: str = ""
+
+
+FORMATS = {
+    "uv.lock": Format("uv.lock", uv_lock, "pyproject.toml", "uv lock"),
+    "pylock.toml": Format("pylock.toml", pylock),
+    "poetry.lock": Format("poetry.lock", poetry, "pyproject.toml", "poetry lock"),
+    "poetry.lock-tool.poetry": Format("poetry.lock", poetry_classic, "pyproject.toml", "poetry lock"),
+    "Pipfile.lock": Format("Pipfile.lock", pipenv, "Pipfile", "pipenv lock"),
+}
+STALE = sorted(name for name, f in FORMATS.items() if f.checked_against)

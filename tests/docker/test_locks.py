@@ -56,8 +56,9 @@ def build(app: Path, images: list[str], secrets: Path, **kwargs: object) -> harn
 
 def locked_app(tmp_path: Path, fmt: str, index: harness.Index, dependencies: list[str]) -> Path:
     app = lockfiles.copy_app(tmp_path / fmt)
-    lockfiles.MAKERS[fmt](app, index, dependencies, lockfiles.tool_env(index, tmp_path / "tool-home"))
-    assert (app / fmt).is_file()
+    made = lockfiles.FORMATS[fmt]
+    made.make(app, index, dependencies, lockfiles.tool_env(index, tmp_path / "tool-home"))
+    assert (app / made.file).is_file()
     return app
 
 
@@ -65,7 +66,7 @@ def sbom_of(image: str) -> dict[str, object]:
     return json.loads(harness.docker("run", "--rm", image, "cat", SBOM).stdout)  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize("fmt", sorted(lockfiles.MAKERS))
+@pytest.mark.parametrize("fmt", sorted(lockfiles.FORMATS))
 def test_lock_installs_exactly_the_locked_version_while_a_newer_one_is_published(
     python3_builder: str, fmt: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
     images: list[str],
@@ -73,6 +74,7 @@ def test_lock_installs_exactly_the_locked_version_while_a_newer_one_is_published
     app = locked_app(tmp_path, fmt, index, ["s2i-shared"])
     harness.make_wheel(shelf, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')  # newer, after the lock
     result = build(app, images, secrets)
+    fmt = lockfiles.FORMATS[fmt].file
     assert result.returncode == 0, result.log
     assert f"install order: 1. {fmt} (exactly the locked versions; hash-checking mode)" in result.log
     assert f"{fmt} is current: 1 packages locked, from {index.url}" in result.log
@@ -95,25 +97,25 @@ def test_lock_installs_exactly_the_locked_version_while_a_newer_one_is_published
     assert index.token.encode() not in harness.docker("save", images[0]).stdout
 
 
-@pytest.mark.parametrize("fmt", sorted(lockfiles.STALE))
+@pytest.mark.parametrize("fmt", lockfiles.STALE)
 def test_stale_lock_fails_before_any_download_naming_the_fix(
     python3_builder: str, fmt: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
     images: list[str],
 ) -> None:  # fmt: skip
     app = locked_app(tmp_path, fmt, index, ["s2i-shared"])
-    lockfiles.STALE[fmt](app)
+    lockfiles.stale(app)
     harness.make_wheel(shelf, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')
     index.authorized.clear()
     result = build(app, images, secrets)
-    assert result.returncode != 0
-    what = f"ERROR {fmt} is out of date: it no longer matches {lockfiles.CHECKED_AGAINST[fmt]}"
-    assert what in result.log
-    assert f"TIP Run `{lockfiles.FIX[fmt]}` in the project folder and commit the new {fmt}" in result.log
+    assert result.returncode == 2, result.log
+    made = lockfiles.FORMATS[fmt]
+    assert f"ERROR {made.file} is out of date: it no longer matches {made.checked_against}" in result.log
+    assert f"TIP Run `{made.fix}` in the project folder and commit the new {made.file}" in result.log
     assert not any(p.startswith("/files/") for p in index.authorized), index.authorized
     assert index.token not in result.log
 
 
-@pytest.mark.parametrize("fmt", sorted(lockfiles.MAKERS))
+@pytest.mark.parametrize("fmt", sorted(lockfiles.FORMATS))
 def test_lock_pinning_the_wrapper_elsewhere_fails_naming_both_sides(
     python3_builder: str, fmt: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
     images: list[str],
@@ -127,6 +129,7 @@ def test_lock_pinning_the_wrapper_elsewhere_fails_naming_both_sides(
     index.authorized.clear()
     result = build(app, images, secrets)
     assert result.returncode != 0
+    fmt = lockfiles.FORMATS[fmt].file
     assert f"seldon-core==1.0 ({fmt}) contradicts the builder's pin {pin}" in result.log
     assert "ERROR the application's dependencies conflict with the seldon-core wrapper's pins" in result.log
     assert not any(p.startswith("/files/") for p in index.authorized), index.authorized

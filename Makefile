@@ -54,10 +54,13 @@ images: base-image ## build the builder images
 		--build-arg VERSION=$(VERSION) -t $(ONNX_IMAGE) .
 
 venv: $(VENV)/.installed ## the developer environment: tests, lint, the seldon-core client
-$(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt
+$(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt tests/lockers-requirements.txt
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==0.13.9
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt -e '.[dev]'
+	# poetry and pipenv for the lock-file tests, apart: poetry needs urllib3 2, the wrapper pins 1.26
+	test -x $(VENV)/lockers/bin/python || $(VENV)/bin/uv venv --quiet --python $(PY) $(VENV)/lockers
+	$(VENV)/bin/uv pip install --quiet --python $(VENV)/lockers/bin/python -r tests/lockers-requirements.txt
 	touch $@
 
 demo: images venv ## build templates/model-template-app, serve it, show a prediction

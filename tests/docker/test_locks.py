@@ -51,7 +51,8 @@ def images() -> Iterator[list[str]]:
 def build(app: Path, images: list[str], secrets: Path, **kwargs: object) -> harness.BuildResult:
     image = harness.unique_tag(app.name.lower().replace("_", "-").replace(".", "-"))
     images.append(image)
-    return harness.build(app, image, inject=[f"{secrets}:/opt/s2i/secrets"], **kwargs)  # type: ignore[arg-type]
+    kwargs.setdefault("inject", [f"{secrets}:/opt/s2i/secrets"])
+    return harness.build(app, image, **kwargs)  # type: ignore[arg-type]
 
 
 def locked_app(tmp_path: Path, fmt: str, index: harness.Index, dependencies: list[str]) -> Path:
@@ -133,3 +134,32 @@ def test_lock_pinning_the_wrapper_elsewhere_fails_naming_both_sides(
     assert f"seldon-core==1.0 ({fmt}) contradicts the builder's pin {pin}" in result.log
     assert "ERROR the application's dependencies conflict with the seldon-core wrapper's pins" in result.log
     assert not any(p.startswith("/files/") for p in index.authorized), index.authorized
+
+
+def test_wheels_at_whl_win_where_the_locks_hashes_allow(
+    python3_builder: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
+    images: list[str],
+) -> None:  # fmt: skip
+    """The locked wheel itself at /whl: installed from there with no network at all. A wheel of the
+    same name and version but other bytes fails the lock's hash: the locked file comes from the index."""
+    app = locked_app(tmp_path, "uv.lock", index, ["s2i-shared"])
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "s2i_shared-1.0-py3-none-any.whl").write_bytes(
+        (shelf / "s2i_shared-1.0-py3-none-any.whl").read_bytes()
+    )
+    index.authorized.clear()
+    result = build(
+        app, images, secrets, inject=[f"{secrets}:/opt/s2i/secrets", f"{wheels}:/whl"], network="none"
+    )
+    assert result.returncode == 0, result.log
+    assert "satisfied by installed packages and local wheels: no index used" in result.log
+    assert "+ s2i-shared==1.0" in result.log and index.authorized == []
+
+    harness.make_wheel(wheels, "s2i_shared", "1.0", 'VERSION = "tampered"\n')  # same name, other bytes
+    result = build(app, images, secrets, inject=[f"{secrets}:/opt/s2i/secrets", f"{wheels}:/whl"])
+    assert result.returncode == 0, result.log
+    assert "/files/s2i_shared-1.0-py3-none-any.whl" in index.authorized  # the locked file, from the index
+    with harness.serve(images[-1]) as server:
+        reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1]]}}).json()
+        assert reply["data"]["ndarray"] == [["shared-1.0"]]

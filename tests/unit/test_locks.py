@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from builders import assemble, deps, locks, sbom
+from builders import assemble, deps, incremental, locks, sbom
+from builders.config import BuildConfig
 from builders.errors import ConfigError, LockConflict, StaleLock
+from builders.layout import Layout
 
 PYPROJECT = '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["six"]\n'
 CONDA = "channels: [local]\ndependencies: [python]\n"
@@ -151,3 +153,17 @@ def test_sbom_lists_every_distribution_with_its_purl_and_dependencies(tmp_path: 
     assert f"pkg:pypi/seldon-core@{metadata.version('seldon-core')}" in purls
     graph = {d["ref"]: d.get("dependsOn", []) for d in document["dependencies"]}
     assert f"pkg:pypi/numpy@{metadata.version('numpy')}" in graph["pkg:pypi/seldon-core@1.18.2"]
+
+
+@pytest.mark.parametrize("name", locks.FILES)
+def test_the_incremental_fingerprint_covers_every_lock_file(tmp_path: Path, name: str) -> None:
+    (tmp_path / "src").mkdir()
+    source = folder(tmp_path / "src", {"MyModel.py": ""})
+    layout = Layout(wrapper=tmp_path / "none", wheels=tmp_path / "none")
+    cfg = BuildConfig(model_name="MyModel")
+    before = incremental.fingerprint(source, cfg, layout, whole_tree=False)
+    (source / name).write_text("locked\n")
+    created = incremental.fingerprint(source, cfg, layout, whole_tree=False)
+    (source / name).write_text("locked again\n")
+    changed = incremental.fingerprint(source, cfg, layout, whole_tree=False)
+    assert len({before, created, changed}) == 3

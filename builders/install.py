@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 
-from builders import conda, config, installers, locks, proc
+from builders import conda, config, incremental, installers, locks, proc
 from builders import deps as depfiles
 from builders.errors import CommandError, ConfigError, StepError, WrapperConflict
 from builders.layout import Layout
@@ -130,7 +130,8 @@ def _install_lock(
     against = f" against {lock.checked_against}" if lock.checked_against else ""
     with proc.step(f"Checking {lock.file}{against}"):
         locked = locks.export(lock, layout.app_dir, str(layout.uv), base.python, env, scratch, secrets)
-        locks.check_wrapper(lock, locked, wrapper.pins, wrapper.pins_file)
+        environment = [incremental.site_packages(layout.app_root)]
+        locks.check_wrapper(lock, locked, wrapper.pins, wrapper.pins_file, environment)
         secrets += depfiles.redactions(locked.indexes)
         index_url, extras = locks.indexes(locked.indexes, base.index_url, base.extra_index_urls)
         where = ", ".join(locked.indexes) or "no index (direct URLs)"

@@ -163,3 +163,39 @@ def test_wheels_at_whl_win_where_the_locks_hashes_allow(
     with harness.serve(images[-1]) as server:
         reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1]]}}).json()
         assert reply["data"]["ndarray"] == [["shared-1.0"]]
+
+
+PROBE = """
+import json
+from importlib import metadata
+from packaging.requirements import Requirement
+installed = {d.metadata["Name"].lower(): d.version for d in metadata.distributions(path=[PATH])}
+seldon = next(d for d in metadata.distributions(path=[PATH]) if d.metadata["Name"] == "seldon-core")
+for line in seldon.requires:
+    r = Requirement(line)
+    caps = [s.version for s in r.specifier if s.operator == "<"]
+    if r.marker is None and caps and r.specifier.contains(installed.get(r.name.lower(), "0")):
+        print(json.dumps([str(r), r.name, caps[0]]))
+        break
+"""
+
+
+def test_lock_breaking_a_requirement_of_seldon_core_fails_naming_both_sides(
+    python3_builder: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
+    images: list[str],
+) -> None:  # fmt: skip
+    """A requirement of the installed seldon-core that the builder's environment meets today (found
+    in the builder image at test time, e.g. Flask<3.0.0), and a lock pinning the first version it
+    excludes (a wheel of that name on the test index)."""
+    site = "/opt/app-root/lib/python3.11/site-packages"
+    probe = harness.docker("run", "--rm", python3_builder, "/opt/s2i/tools/bin/python", "-c",
+                           PROBE.replace("PATH", repr(site)))  # fmt: skip
+    requirement, name, cap = json.loads(probe.stdout)
+    harness.make_wheel(shelf, name.lower().replace("-", "_"), cap, "")
+    app = locked_app(tmp_path, "uv.lock", index, ["s2i-shared", f"{name}=={cap}"])
+    index.authorized.clear()
+    result = build(app, images, secrets)
+    assert result.returncode == 1, result.log
+    pinned = f"{name.lower()}=={cap} (uv.lock)"
+    assert f"{pinned} contradicts the builder's pin {requirement} (required by seldon-core" in result.log
+    assert not any(p.startswith("/files/") for p in index.authorized), index.authorized

@@ -167,3 +167,31 @@ def test_the_incremental_fingerprint_covers_every_lock_file(tmp_path: Path, name
     (source / name).write_text("locked again\n")
     changed = incremental.fingerprint(source, cfg, layout, whole_tree=False)
     assert len({before, created, changed}) == 3
+
+
+def installed(site: Path, name: str, version: str, *requires: str) -> None:
+    """A minimal installed distribution: its dist-info METADATA, as importlib.metadata reads it."""
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir(parents=True)
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    (info / "METADATA").write_text("\n".join(lines + [f"Requires-Dist: {r}" for r in requires]) + "\n")
+
+
+def test_a_locked_version_breaking_a_requirement_of_the_wrapper_names_both_sides(tmp_path: Path) -> None:
+    site = tmp_path / "site-packages"
+    installed(
+        site, "seldon-core", "1.18.2", "Flask (<3.0.0,>=2.0.0)", "numpy (<2.0.0)", "tf ; extra == 'all'"
+    )
+    installed(site, "flask", "2.2.5")
+    installed(site, "numpy", "2.1.0")  # the builder's own override of seldon-core's numpy<2
+    lock = locks.Lock("uv.lock", "pyproject.toml", "uv lock")
+    newer = locks.Locked(tmp_path / "x.txt", {"flask": "3.0.3", "numpy": "2.2.0", "tf": "9"}, ())
+    with pytest.raises(LockConflict) as caught:
+        locks.check_wrapper(lock, newer, {}, "pins", [site])
+    assert caught.value.sides == [
+        ("flask==3.0.3 (uv.lock)", "Flask<3.0.0,>=2.0.0 (required by seldon-core 1.18.2)")
+    ]
+    locks.check_wrapper(lock, locks.Locked(tmp_path / "x.txt", {"flask": "2.3.0"}, ()), {}, "pins", [site])
+    # a lock that replaces seldon-core itself brings seldon-core's requirements along
+    replaced = locks.Locked(tmp_path / "x.txt", {"flask": "3.0.3", "seldon-core": "9.0"}, ())
+    assert locks.broken_requirements([site], replaced, "uv.lock") == []

@@ -199,3 +199,20 @@ def test_lock_breaking_a_requirement_of_seldon_core_fails_naming_both_sides(
     pinned = f"{name.lower()}=={cap} (uv.lock)"
     assert f"{pinned} contradicts the builder's pin {requirement} (required by seldon-core" in result.log
     assert not any(p.startswith("/files/") for p in index.authorized), index.authorized
+
+
+@pytest.mark.parametrize("fmt", ["uv.lock", "Pipfile.lock"])
+def test_lock_with_pip_as_the_installer(
+    python3_builder: str, fmt: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
+    images: list[str],
+) -> None:  # fmt: skip
+    """INSTALLER=pip installs the same export in pip's hash-checking mode, credentials from the netrc."""
+    app = locked_app(tmp_path, fmt, index, ["s2i-shared"])
+    harness.make_wheel(shelf, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')
+    result = build(app, images, secrets, env={"INSTALLER": "pip"})
+    assert result.returncode == 0, result.log
+    assert "-m pip install" in result.log and "--require-hashes" in result.log
+    assert "+ s2i-shared==1.0" in result.log and index.token not in result.log
+    with harness.serve(images[0]) as server:
+        reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1]]}}).json()
+        assert reply["data"]["ndarray"] == [["shared-1.0"]]

@@ -216,3 +216,37 @@ def test_lock_with_pip_as_the_installer(
     with harness.serve(images[0]) as server:
         reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1]]}}).json()
         assert reply["data"]["ndarray"] == [["shared-1.0"]]
+
+
+def test_uv_project_that_is_a_package_is_installed_after_its_locked_dependencies(
+    python3_builder: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
+    images: list[str],
+) -> None:  # fmt: skip
+    """A [build-system] makes the uv project a package, as `uv sync` would install it: its locked
+    dependencies first (s2i-shared from the private index, named for that package only), then the
+    project itself, whose dependencies are then already met. Its build backend comes from the default
+    index, as for any pyproject.toml project."""
+    app = lockfiles.copy_app(tmp_path / "uv-package")
+    (app / "locked_app").mkdir()
+    (app / "locked_app" / "__init__.py").write_text('NAME = "locked-app"\n')
+    (app / "pyproject.toml").write_text(
+        lockfiles.pyproject(["s2i-shared"])
+        + '\n[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n'
+        + '\n[tool.hatch.build.targets.wheel]\npackages = ["locked_app"]\n'
+        + f'\n[[tool.uv.index]]\nname = "local"\nurl = "{index.url}"\nexplicit = true\n'
+        + '\n[tool.uv.sources]\ns2i-shared = { index = "local" }\n'
+    )
+    lockfiles.run(
+        [str(lockfiles.BIN / "uv"), "lock", "--quiet"], app, lockfiles.tool_env(index, tmp_path / "home")
+    )
+    harness.make_wheel(shelf, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')
+    result = build(app, images, secrets)
+    assert result.returncode == 0, result.log
+    assert (
+        "install order: 1. uv.lock (exactly the locked versions; hash-checking mode), 2. the project"
+        in result.log
+    )
+    assert "+ s2i-shared==1.0" in result.log and "+ locked-app==0.1" in result.log
+    lock = harness.docker("run", "--rm", images[0], "cat", "/opt/app-root/requirements.lock").stdout.decode()
+    assert "s2i-shared==1.0" in lock.splitlines()
+    assert any(line.startswith("locked-app") for line in lock.splitlines()), lock

@@ -4,8 +4,8 @@ Every format becomes the same install input before anything is downloaded: a req
 `name==version --hash=...` on every line, plus the index URLs the lock names. Each installer (uv or
 pip) then installs that file in hash-checking mode, beside the wrapper's environment.
 
-    uv.lock       `uv export --locked`: uv's own freshness check against pyproject.toml (a stale lock
-                  fails with uv's message, before any package is downloaded), then uv's own export
+    uv.lock       `uv export --locked`: uv's own freshness check against pyproject.toml, run offline
+                  first (a stale lock fails before any package is downloaded), then uv's own export
     pylock.toml   PEP 751, read with packaging.pylock, which selects the packages for this Python
     poetry.lock   checked against pyproject.toml (poetry's content-hash), read as TOML
     Pipfile.lock  checked against the Pipfile (pipenv's _meta.hash), read as JSON
@@ -84,8 +84,7 @@ def decide(source: Path, plan: Plan) -> Plan:
         raise ConfigError(
             f"several lock files in {source}: {', '.join(present)}; each would decide the installed "
             "set on its own, and they may disagree",
-            "Keep the lock file of the tool your project uses and remove the others from the source "
-            "folder (or list them in .s2iignore).",
+            "Keep the lock file of the tool your project uses and remove the others from the source folder.",
         )
     lock = _FORMATS[present[0]]
     if plan.environment is not None:
@@ -154,7 +153,8 @@ class Locked:
 def export(lock: Lock, source: Path, uv: str, python: str, env: Mapping[str, str], scratch: Path,
            redact: Sequence[str] = ()) -> Locked:  # fmt: skip
     """Check `lock` against its project file and write its default dependencies as hashed
-    requirements. Nothing is downloaded: uv reads the index pages only when the lock is stale."""
+    requirements. Nothing is downloaded: every check is offline (see _uv_export for the one
+    exception)."""
     output = scratch / f"{lock.file}.requirements.txt"
     if lock.file == "uv.lock":
         _uv_export(lock, source, uv_export(uv, python, source, output), env, redact)
@@ -215,9 +215,12 @@ def _uv_indexes(data: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def pylock_requirements(path: Path) -> tuple[str, tuple[str, ...]]:
-    """PEP 751: packaging selects the packages (markers, wheel tags) for this interpreter."""
+    """PEP 751: packaging selects the packages (markers, wheel tags) for this interpreter (the tools
+    environment's Python is the application's: the same /usr/bin/python3). The project itself, a
+    directory entry at ".", is left to the project step, as for the other formats."""
     from packaging.pylock import (
         PackageArchive,
+        PackageDirectory,
         PackageSdist,
         PackageWheel,
         Pylock,
@@ -236,6 +239,8 @@ def pylock_requirements(path: Path) -> tuple[str, tuple[str, ...]]:
         ) from None
     lines, indexes = [], []
     for package, chosen in selected:
+        if isinstance(chosen, PackageDirectory) and Path(chosen.path) == Path("."):
+            continue
         hashes = sorted({h for archive in _archives(package) for h in _sha256(archive)})
         name = canonicalize_name(package.name)
         if package.index and package.version is not None:

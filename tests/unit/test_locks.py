@@ -123,6 +123,8 @@ def test_pylock_becomes_hashed_requirements_for_this_interpreter(tmp_path: Path)
         f'index = "{url}"\nwheels = [{{ name = "never_here-1.0-py3-none-any.whl", '
         'url = "http://127.0.0.1:8080/files/never_here-1.0-py3-none-any.whl", hashes = { sha256 = "bb" } }]\n'
     )
+    with (tmp_path / "pylock.toml").open("a") as lock:  # the project itself: left to the project step
+        lock.write('\n[[packages]]\nname = "app"\ndirectory = { path = "." }\n')
     text, indexes = locks.pylock_requirements(tmp_path / "pylock.toml")
     assert text == "s2i-shared==1.0 \\\n    --hash=sha256:aa\n"
     assert indexes == (url,)

@@ -250,3 +250,20 @@ def test_uv_project_that_is_a_package_is_installed_after_its_locked_dependencies
     lock = harness.docker("run", "--rm", images[0], "cat", "/opt/app-root/requirements.lock").stdout.decode()
     assert "s2i-shared==1.0" in lock.splitlines()
     assert any(line.startswith("locked-app") for line in lock.splitlines()), lock
+
+
+def test_lock_index_credentials_from_an_injected_pip_conf(
+    python3_builder: str, tmp_path: Path, shelf: Path, index: harness.Index, images: list[str]
+) -> None:  # fmt: skip
+    """No netrc: a pip.conf names the lock's index with user:token; that spelling is used for the
+    lock's bare URL, shown redacted, and the token is in no layer."""
+    app = locked_app(tmp_path, "Pipfile.lock", index, ["s2i-shared"])
+    secrets = tmp_path / "conf-secrets"
+    secrets.mkdir()
+    (secrets / "pip.conf").write_text(f"[global]\nextra-index-url = {index.url_with_credentials()}\n")
+    result = build(app, images, secrets)
+    assert result.returncode == 0, result.log
+    assert "index settings: /opt/s2i/secrets/pip.conf (pip.conf), used in place" in result.log
+    assert "--index-url http://builder:****@127.0.0.1" in result.log
+    assert "+ s2i-shared==1.0" in result.log and index.token not in result.log
+    assert index.token.encode() not in harness.docker("save", images[0]).stdout

@@ -1,6 +1,9 @@
-"""Seldon Core s2i builders: configuration, installers, run command, usage and artifacts."""
+"""Seldon Core s2i builders: what runs inside the builder images (assemble, run, usage,
+save-artifacts). The host-side build command is the `builders.host` subpackage, never shipped in an image."""
 
-from pathlib import Path
+from importlib.metadata import PackageNotFoundError, version
 
-# VERSION sits beside the package, in the repository and in the image (/opt/s2i/lib/VERSION).
-__version__ = (Path(__file__).resolve().parent.parent / "VERSION").read_text(encoding="utf-8").strip()
+try:
+    __version__ = version("seldon-s2i-builders")
+except PackageNotFoundError:  # a source tree that was never installed (`pip install .` gives metadata)
+    __version__ = "0+unknown"

@@ -1,4 +1,5 @@
-"""`python -m builders COMMAND`: the only place that prints errors and chooses exit codes.
+"""`python -m builders COMMAND`, what the s2i scripts in the image call: the only place in the image
+that prints errors and chooses exit codes.
 
 Exit 0 on success, 2 for bad configuration (ConfigError), 1 for a failed build step, 3 when
 `assemble --in-place` finds the dependencies changed.
@@ -10,7 +11,7 @@ import argparse
 import os
 import sys
 
-from builders import __version__
+from builders import __version__, log
 from builders.errors import BuilderError, DependenciesChanged
 
 
@@ -23,28 +24,11 @@ def _parser() -> argparse.ArgumentParser:
         "--in-place",
         action="store_true",
         help="run in the previous application image: replace the code only, exit 3 if the "
-        "dependencies changed (used by `build --incremental`)",
+        "dependencies changed (used by the host-side build command's --incremental)",
     )
     commands.add_parser("run", help="s2i run: exec seldon-core-microservice")
     commands.add_parser("usage", help="s2i usage: print how to use this builder")
     commands.add_parser("save-artifacts", help="s2i save-artifacts: tar stream on stdout")
-    build = commands.add_parser(
-        "build", help="build SRC with BUILDER into IMAGE the way `s2i build` does, with Docker only"
-    )
-    build.add_argument("source", help="the source folder")
-    build.add_argument("builder", help="the builder image")
-    build.add_argument("image", help="the image to create")
-    build.add_argument("-e", "--env", action="append", default=[], metavar="KEY=VALUE")
-    build.add_argument(
-        "-i",
-        "--inject",
-        action="append",
-        default=[],
-        metavar="DIR:DEST",
-        help="bind a folder in for assemble only (read-only, in no layer of the result)",
-    )
-    build.add_argument("--incremental", action="store_true", help="reuse the previous image's artifacts")
-    build.add_argument("--network", default="host", help="docker network for the build (default host)")
     return parser
 
 
@@ -63,32 +47,18 @@ def main(argv: list[str] | None = None) -> int:
             from builders.usage import text
 
             sys.stdout.write(text())
-        elif args.command == "save-artifacts":
+        else:
             from builders.artifacts import save
 
             save(sys.stdout.buffer)
-        else:
-            from builders.dockerbuild import run_cli
-
-            run_cli(
-                args.source,
-                args.builder,
-                args.image,
-                args.env,
-                args.inject,
-                args.incremental,
-                args.network,
-            )
     except DependenciesChanged as exc:  # not a failure: the caller builds the usual way
-        print(f"---> {exc.what}", file=sys.stderr)
+        log.announce(exc.what)
         return exc.exit_code
     except BuilderError as exc:
-        print(f"ERROR {exc.what}", file=sys.stderr)
-        if exc.tip:
-            print(f"TIP {exc.tip}", file=sys.stderr)
+        log.error(exc.what, exc.tip)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("ERROR interrupted", file=sys.stderr)
+        log.error("interrupted", "")
         return 130
     return 0
 

@@ -1,18 +1,15 @@
-"""assemble: source folder + configuration -> an application image, one logged step at a time.
+"""assemble: the source at /tmp/src becomes an application, one logged step at a time.
 
-    config.load() -> plan() -> [copy source, requirements, project, check class] -> manifest
-
-Everything cheap is validated before anything slow: the configuration, the model file, and a static
-look at the component class all fail within a second of the build starting.
+Read `assemble()` as the table of contents of a build; each step below it is a screenful or less.
+Everything cheap is validated before anything slow: the configuration, the model file, a static look
+at the component class and the dependency plan all fail within a second of the build starting.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,237 +19,182 @@ from builders import (
     component,
     conda,
     config,
+    credentials,
     incremental,
     install,
     installers,
-    locks,
+    log,
     proc,
     sbom,
 )
-from builders import deps as depfiles
-from builders.errors import ConfigError, DependenciesChanged
+from builders import manifest as manifests
+from builders.errors import DependenciesChanged
 from builders.layout import IMAGE, Layout
+from builders.plan import Plan, plan
 
 
 @dataclass(frozen=True)
-class Plan:
-    """The dependency files found in the source, and which of them will be installed, in order."""
+class Inputs:
+    """Everything the build reads, read once: the configuration, the plan, injected credentials."""
 
-    found: tuple[str, ...]
-    requirements: str | None  # requirements.txt, or requirements.in to compile first
-    project: str | None
-    skipped: tuple[tuple[str, str], ...] = ()
-    environment: conda.EnvironmentFile | None = None  # environment.yml / .yaml, parsed and validated
-    includes: tuple[str, ...] = ()  # files the requirements file pulls in with -r/-c
-    hashes: bool = False  # --hash lines: hash-checking mode
-    notes: tuple[str, ...] = ()
-    lock: locks.Lock | None = None  # lock files (builders/locks.py): the lock decides the installed set
-
-    @property
-    def compile(self) -> bool:
-        return self.requirements == "requirements.in"
-
-    def order(self) -> list[str]:
-        """What is installed, in order: conda packages, the pip section, requirements, project."""
-        steps = [self.lock.title] if self.lock else []  # lock files (builders/locks.py)
-        if self.requirements:
-            detail = [f"with {', '.join(self.includes)}"] if self.includes else []
-            if self.compile:
-                detail.insert(0, "compiled to pinned requirements first")
-            if self.hashes:
-                detail.append("hash-checking mode")
-            steps.append(self.requirements + (f" ({'; '.join(detail)})" if detail else ""))
-        if self.project:
-            steps.append(f"the project ({self.project})")
-        return conda.installs(self.environment, steps)
-
-
-def plan(source: Path) -> Plan:
-    """Decide what to install. Every file present is used; nothing is silently ignored."""
-    names = ("requirements.txt", "requirements.in", "setup.py", "pyproject.toml", *conda.FILES, *locks.FILES)
-    found = tuple(n for n in names if (source / n).is_file())
-    conda_file = conda.find(source)
-    environment = conda.read(source, conda_file) if conda_file else None
-    skipped: list[tuple[str, str]] = []
-    notes: list[str] = []
-    project = None
-    if "setup.py" in found:
-        project = "setup.py"
-        if "pyproject.toml" in found:
-            notes.append("setup.py and pyproject.toml describe one project: it is installed once")
-    elif "pyproject.toml" in found:
-        if _is_project(source / "pyproject.toml"):
-            project = "pyproject.toml"
-        else:
-            skipped.append(("pyproject.toml", "it has no [project] or [build-system] table"))
-    requirements = None
-    if "requirements.txt" in found:
-        requirements = "requirements.txt"
-        if "requirements.in" in found:
-            notes.append(
-                "requirements.in is the source of requirements.txt: requirements.txt is installed as "
-                "it is (recompile it to change what gets installed)"
-            )
-    elif "requirements.in" in found:
-        requirements = "requirements.in"
-    included: list[Path] = depfiles.includes(source / requirements) if requirements else []
-    missing = [p for p in included if not p.is_file()]
-    if missing:
-        raise ConfigError(
-            f"{source / str(requirements)} includes {_relative(missing[0], source)} (with -r or -c), "
-            "and there is no such file",
-            "Paths after -r/-c are relative to the file that names them; add the file to the source "
-            "folder or fix the path.",
-        )
-    without_lock = Plan(
-        found=found,
-        requirements=requirements,
-        project=project,
-        skipped=tuple(skipped),
-        environment=environment,
-        includes=tuple(_relative(p, source) for p in included),
-        # a compiled requirements.in carries no hashes: hash-checking applies to requirements.txt only
-        hashes=requirements == "requirements.txt"
-        and depfiles.uses_hashes([source / "requirements.txt", *included]),
-        notes=tuple(notes),
-    )
-    return locks.decide(source, without_lock)  # lock files (builders/locks.py): a lock wins, or a clear error
-
-
-def _relative(path: Path, source: Path) -> str:
-    return os.path.relpath(path, source.resolve())
-
-
-def _is_project(path: Path) -> bool:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{path} is not valid TOML: {exc}",
-            "Fix the file; `python -m tomllib` style errors name the line.",
-        ) from None
-    return "project" in data or "build-system" in data
+    cfg: config.BuildConfig
+    plan: Plan
+    injected: credentials.Injected
+    fingerprint: str  # of every input that decides the installed dependencies
 
 
 def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool = False) -> None:
     """`in_place`: this runs in the previous image of the same application (the fast path of
     `build --incremental`); only the code is replaced, and only when the dependencies are unchanged."""
     os.umask(0o002)  # group 0 must be able to write: OpenShift runs images with arbitrary UIDs
-    with proc.step(f"Reading configuration (builder {__version__})"):
+    inputs = read_inputs(environ, layout)
+    reused = reuse_dependencies(inputs, layout, in_place)
+    copy_source(layout)
+    if not reused:
+        with tempfile.TemporaryDirectory(prefix="s2i-build-") as scratch:
+            install.install(inputs.cfg, inputs.plan, layout, environ, inputs.injected, Path(scratch))
+    score_adapter = check_component(inputs, layout, environ)
+    record_installed(inputs, layout, environ)
+    write_sbom(inputs, layout)
+    write_manifest(inputs, layout, score_adapter)
+    finish(inputs.cfg, layout)
+
+
+def read_inputs(environ: Mapping[str, str], layout: Layout) -> Inputs:
+    with log.step(f"Reading configuration (builder {__version__})"):
         cfg = config.load(layout.source, environ)
         for notice in cfg.notices:
-            proc.log(f"     NOTICE {notice}")
-        proc.log(
-            f"     MODEL_NAME={cfg.model_name} SERVICE_TYPE={cfg.service_type.value} "
+            log.notice(notice)
+        log.detail(
+            f"MODEL_NAME={cfg.model_name} SERVICE_TYPE={cfg.service_type.value} "
             f"INSTALLER={cfg.installer} PAYLOAD_PASSTHROUGH={str(cfg.payload_passthrough).lower()}"
         )
         component.check_source(config.module_file(layout.source, cfg), cfg)
-        deps = plan(layout.source)
-        proc.log(f"     dependency files found: {', '.join(deps.found) or 'none'}")
-        for name, why in deps.skipped:
-            proc.log(f"     not installing {name}: {why}")
-        for note in deps.notes:
-            proc.log(f"     {note}")
-        conda_plan = conda.decide(deps.environment, layout) if deps.environment else None
-        if deps.environment and conda_plan:
-            for line in conda.describe(deps.environment, conda_plan):
-                proc.log(f"     {line}")
-        order = deps.order()
-        if order:
-            numbered = [f"{n}. {step}" for n, step in enumerate(order, start=1)]
-            proc.log(f"     install order: {', '.join(numbered)}")
-        if depfiles.redactions(cfg.extra_index_urls):
-            proc.log(
-                "     WARNING EXTRA_INDEX_URL carries a password, and s2i keeps every -e value in the "
-                "output image's configuration (`docker inspect` shows it). Inject credentials instead: "
-                f"a netrc file or pip.conf in a folder passed with `-i ./secrets:{layout.secrets}`, "
-                "and EXTRA_INDEX_URL without user:password."
-            )
+        _check_before_run(layout.source / "before-run")
+        deps = plan(layout.source, layout)
+        for line in deps.report():
+            log.detail(line)
+        injected = _injected_credentials(cfg, layout)
+    fingerprint = incremental.fingerprint(
+        layout.source, cfg, layout, whole_tree=bool(deps.project), index_settings=injected.fingerprint()
+    )
+    return Inputs(cfg, deps, injected, fingerprint)
 
-    deps_fingerprint = incremental.fingerprint(layout.source, cfg, layout, whole_tree=bool(deps.project))
-    reused = False
+
+def _check_before_run(hook: Path) -> None:
+    if hook.is_file() and not os.access(hook, os.X_OK):
+        log.warning(
+            f"{hook.name} is not executable, so the image will not run it before the server: "
+            f"`chmod +x {hook.name}` (in git: `git update-index --chmod=+x {hook.name}`) and build again"
+        )
+
+
+def _injected_credentials(cfg: config.BuildConfig, layout: Layout) -> credentials.Injected:
+    in_urls = credentials.secrets_of(cfg.extra_index_urls)
+    if in_urls:
+        log.hide(in_urls)
+        log.warning(
+            "EXTRA_INDEX_URL carries a password or token, and s2i keeps every -e value in the output image's "
+            "configuration (`docker inspect` shows it). Inject credentials instead: a netrc file or "
+            f"pip.conf in a folder passed with `-i ./secrets:{layout.secrets}`, and EXTRA_INDEX_URL "
+            "without its user part."
+        )
+    injected = credentials.injected(layout.secrets)
+    log.hide(injected.secrets)
+    if injected.netrc:
+        log.detail(f"index credentials: {injected.netrc} (netrc), used in place")
+    if injected.pip_conf:
+        log.detail(f"index settings: {injected.pip_conf} (pip.conf), used in place")
+    return injected
+
+
+def reuse_dependencies(inputs: Inputs, layout: Layout, in_place: bool) -> bool:
+    """True when the previous image's environment stays: in place, or restored from /tmp/artifacts."""
+    current = inputs.fingerprint
     if in_place:
-        with proc.step("Comparing dependencies with the previous image's"):
-            _require_same_dependencies(layout, deps_fingerprint)
+        with log.step("Comparing dependencies with the previous image's"):
+            recorded = layout.app_root / incremental.FINGERPRINT
+            previous = recorded.read_text(encoding="utf-8").strip() if recorded.is_file() else ""
+            if previous != current:
+                raise DependenciesChanged(
+                    f"dependency inputs changed ({previous[:12] or 'none recorded'} -> {current[:12]}): "
+                    "the previous image's environment cannot be reused in place"
+                )
+            log.detail(f"dependencies unchanged ({current[:12]}): replacing the code only")
             _empty(layout.app_dir)
-            reused = True
-    elif layout.artifacts.is_dir():
-        with proc.step(f"Looking for reusable dependencies in {layout.artifacts}"):
-            reused = incremental.restore(layout, deps_fingerprint)
-            proc.log(
-                f"     dependencies unchanged ({deps_fingerprint[:12]}): reused the previous image's, "
-                "no resolver, no download"
-                if reused
-                else "     dependency inputs changed or no previous environment: installing afresh"
-            )
+        return True
+    if not layout.artifacts.is_dir():
+        return False
+    with log.step(f"Looking for reusable dependencies in {layout.artifacts}"):
+        reused = incremental.restore(layout, current)
+        log.detail(
+            f"dependencies unchanged ({current[:12]}): reused the previous image's, no resolver, no download"
+            if reused
+            else "dependency inputs changed or no previous environment: installing afresh"
+        )
+    return reused
 
-    with proc.step(f"Copying source from {layout.source} to {layout.app_dir}"):
+
+def copy_source(layout: Layout) -> None:
+    with log.step(f"Copying source from {layout.source} to {layout.app_dir}"):
         shutil.copytree(layout.source, layout.app_dir, symlinks=True, dirs_exist_ok=True)
 
-    if not reused:
-        with tempfile.TemporaryDirectory(prefix="s2i-build-") as scratch:
-            install.install(cfg, deps, layout, environ, Path(scratch), conda_plan)
 
-    python = conda_plan.python if conda_plan else layout.python
-    conda_prefix = str(conda_plan.prefix) if conda_plan else None
-    with proc.step(f"Checking that {cfg.model_name} imports and serves {cfg.service_type.value}"):
+def check_component(inputs: Inputs, layout: Layout, environ: Mapping[str, str]) -> bool:
+    """Import the class as the server will; True when it is served through the score adapter."""
+    cfg = inputs.cfg
+    with log.step(f"Checking that {cfg.model_name} imports and serves {cfg.service_type.value}"):
         # the interpreter and search paths the server will have (conda's bin/ and lib/ included)
-        methods = component.check_import(
-            str(python), layout.app_dir, cfg, env=conda.activate(conda_prefix, environ)
-        )
-        proc.log(f"     {cfg.class_name} provides: {', '.join(methods)}")
+        env = conda.activate(inputs.plan.conda_prefix, environ)
+        methods = component.check_import(str(inputs.plan.python), layout.app_dir, cfg, env=env)
+        log.detail(f"{cfg.class_name} provides: {', '.join(methods)}")
         score_adapter = component.needs_score_adapter(cfg, methods)
         if score_adapter:
-            proc.log(
-                f"     {cfg.class_name} has score() and no transform_input(): /transform-input passes "
+            log.detail(
+                f"{cfg.class_name} has score() and no transform_input(): /transform-input passes "
                 "the request through and adds the scores as meta.tags.outlierScore"
             )
+    return score_adapter
 
-    with proc.step(f"Recording installed packages in {layout.lock}"):
+
+def record_installed(inputs: Inputs, layout: Layout, environ: Mapping[str, str]) -> None:
+    with log.step(f"Recording installed packages in {layout.lock}"):
         # No cache: uv would otherwise leave one in HOME (the app folder), and so in the image.
         no_cache = {**environ, "UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
-        freeze = installers.freeze(cfg.installer, str(layout.uv), str(python))
+        freeze = installers.freeze(inputs.cfg.installer, str(layout.uv), str(inputs.plan.python))
         frozen = proc.run(freeze, env=no_cache, quiet=True)
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
-        proc.log(f"     {len(frozen.splitlines())} packages installed")
-    target = layout.app_root / sbom.PATH.name  # the SBOM (builders/sbom.py)
-    with proc.step(f"Writing the SBOM (CycloneDX JSON) to {target}"):
-        app_env = conda_plan.app_root if conda_plan else layout.app_root
-        count = sbom.write([incremental.site_packages(app_env)], cfg.model_name, target)
-        proc.log(f"     {count} components, the wrapper included; the image label {sbom.LABEL} names it")
-    (layout.app_root / incremental.FINGERPRINT).write_text(deps_fingerprint + "\n", encoding="utf-8")
+        log.detail(f"{len(frozen.splitlines())} packages installed")
+    (layout.app_root / incremental.FINGERPRINT).write_text(inputs.fingerprint + "\n", encoding="utf-8")
 
-    layout.manifest.write_text(
-        json.dumps(
-            {
-                "builder_version": __version__,
-                "model_name": cfg.model_name,
-                "service_type": cfg.service_type.value,
-                "wrapper_service_type": cfg.service_type.wrapper_name,
-                "payload_passthrough": cfg.payload_passthrough,
-                "persistence": cfg.persistence,
-                "score_adapter": score_adapter,
-                "conda": conda_plan.manifest() if conda_plan else None,
-            },
-            indent=2,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+
+def write_sbom(inputs: Inputs, layout: Layout) -> None:
+    """The SBOM (builders/sbom.py) of the environment the server runs in, wrapper included."""
+    target = layout.app_root / sbom.PATH.name
+    with log.step(f"Writing the SBOM (CycloneDX JSON) to {target}"):
+        app_env = inputs.plan.conda.app_root if inputs.plan.conda else layout.app_root
+        count = sbom.write([incremental.site_packages(app_env)], inputs.cfg.model_name, target)
+        log.detail(f"{count} components, the wrapper included; the image label {sbom.LABEL} names it")
+
+
+def write_manifest(inputs: Inputs, layout: Layout, score_adapter: bool) -> None:
+    cfg, conda_plan = inputs.cfg, inputs.plan.conda
+    manifests.Manifest(
+        builder_version=__version__,
+        model_name=cfg.model_name,
+        service_type=cfg.service_type.value,
+        wrapper_service_type=cfg.service_type.wrapper_name,
+        payload_passthrough=cfg.payload_passthrough,
+        persistence=cfg.persistence,
+        score_adapter=score_adapter,
+        conda=manifests.Conda(str(conda_plan.prefix), conda_plan.app_environment) if conda_plan else None,
+    ).write(layout.manifest)
+
+
+def finish(cfg: config.BuildConfig, layout: Layout) -> None:
     _make_group_writable(layout.app_root)
     shutil.rmtree(layout.source, ignore_errors=True)  # keeps the committed layer small under s2i
-    proc.log(f"---> Build of {cfg.model_name} complete")
-
-
-def _require_same_dependencies(layout: Layout, current: str) -> None:
-    recorded = layout.app_root / incremental.FINGERPRINT
-    previous = recorded.read_text(encoding="utf-8").strip() if recorded.is_file() else ""
-    if previous != current:
-        raise DependenciesChanged(
-            f"dependency inputs changed ({previous[:12] or 'none recorded'} -> {current[:12]}): "
-            "the previous image's environment cannot be reused in place"
-        )
-    proc.log(f"     dependencies unchanged ({current[:12]}): replacing the code only")
+    log.announce(f"Build of {cfg.model_name} complete")
 
 
 def _empty(directory: Path) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import ast
 import json
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from builders import proc
+from builders import log, proc
 from builders.config import BuildConfig, ServiceType
-from builders.errors import ComponentError, StepError
+from builders.errors import CommandError, ComponentError
 
 PROBE = Path(__file__).with_name("probe.py")
 
@@ -93,16 +95,43 @@ def check_import(
 ) -> list[str]:
     """Import the class with the application interpreter (and `env`, the server's environment);
     return its public methods."""
+    where = f"{config.module} ({config.model_name})"
+    with tempfile.TemporaryDirectory(prefix="s2i-probe-") as folder:
+        channel = Path(folder) / "answer.json"
+        argv = [python, str(PROBE), config.model_name, str(channel)]
+        try:
+            proc.run(argv, env=env, cwd=app_dir, quiet=True)
+            failure = None
+        except CommandError as exc:
+            failure = exc
+        result = _answer(channel)
+    if result is None:
+        status = f"status {failure.returncode}" if failure else "status 0"
+        printed = f"; it printed last:\n{failure.output_tail}" if failure and failure.output_tail else ""
+        raise ComponentError(
+            f"importing {where} from {app_dir} ended the interpreter ({status}) before the builder "
+            f"could look for class {config.class_name}{printed}",
+            f"Something at the import of {config.module} exits the process (sys.exit, os._exit, a "
+            f"crash in a compiled library): run `python -c 'import {config.module}'` in your source "
+            "folder with the same dependencies to see it, and keep such code out of module level.",
+        )
+    if failure is not None:
+        log.warning(
+            f"the interpreter exited with status {failure.returncode} after importing {where} "
+            "(an exit handler of the module?); the class itself was found"
+        )
+    return _methods(config, result)
+
+
+def _answer(channel: Path) -> dict[str, Any] | None:
     try:
-        output = proc.run([python, str(PROBE), config.model_name], env=env, cwd=app_dir, quiet=True)
-    except StepError as exc:
-        raise StepError(
-            f"importing {config.model_name} with {python} crashed the interpreter: {exc.what}",
-            "Run `python -c 'import "
-            + config.module
-            + "'` in your source folder with the same dependencies to reproduce it.",
-        ) from None
-    result = json.loads(output.strip().splitlines()[-1])
+        result = json.loads(channel.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return result if isinstance(result, dict) else None
+
+
+def _methods(config: BuildConfig, result: dict[str, Any]) -> list[str]:
     error = result.get("error")
     where = f"{result.get('file')}" + (f" line {result['line']}" if result.get("line") else "")
     if error == "syntax":

@@ -24,13 +24,14 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 
-from builders import proc
+from builders import log
 from builders.errors import ConfigError, StepError
 from builders.layout import Layout
+from builders.manifest import Conda
 
 FILES = ("environment.yml", "environment.yaml")
 PLATFORMS: tuple[Literal["linux-64", "noarch"], ...] = ("linux-64", "noarch")
@@ -58,9 +59,6 @@ class CondaPlan:
     app_environment: bool  # the conda environment is the application environment (python pinned)
     python: Path  # the interpreter the pip section, requirements and the import check use
     app_root: Path  # where seldon-core-microservice is found, under bin/
-
-    def manifest(self) -> dict[str, Any]:
-        return {"prefix": str(self.prefix), "app_environment": self.app_environment}
 
 
 def spec_name(spec: str) -> str:
@@ -206,10 +204,9 @@ def activate(prefix: str | None, environ: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def app_root(manifest: Mapping[str, Any], default: Path) -> Path:
+def app_root(recorded: Conda | None, default: Path) -> Path:
     """The environment `run` serves from: the conda prefix when it is the application environment."""
-    conda = manifest.get("conda") or {}
-    return Path(conda["prefix"]) if conda.get("app_environment") else default
+    return Path(recorded.prefix) if recorded and recorded.app_environment else default
 
 
 def install(env: EnvironmentFile, plan: CondaPlan, cache: Path) -> list[str]:
@@ -271,8 +268,7 @@ def install(env: EnvironmentFile, plan: CondaPlan, cache: Path) -> list[str]:
             "Read the message above; a package that cannot be downloaded or unpacked is named there.",
         ) from None
     installed = sorted(f"{r.name.normalized}={r.version}={r.build}" for r in records)
-    for line in installed:
-        proc.log(f"     + {line}")
+    log.listing(f"+ {line}" for line in installed)
     return installed
 
 

@@ -1,5 +1,5 @@
-"""Dependency inputs, as pure functions: requirement includes, hashes, injected index credentials,
-wrapper conflicts, and what the application added to the builder's environment.
+"""Dependency inputs, as pure functions: requirement includes, hashes, wrapper conflicts, and what
+the application added to the builder's environment.
 
 Nothing here runs a subprocess or touches the network; assemble feeds it file contents and installer
 output, and unit tests pin what comes back.
@@ -7,13 +7,10 @@ output, and unit tests pin what comes back.
 
 from __future__ import annotations
 
-import configparser
-import netrc
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
@@ -95,64 +92,6 @@ def requirements_of(path: Path) -> list[tuple[str, int, Requirement]]:
                 continue
             found.append((current.name, number, requirement))
     return found
-
-
-# --- injected credentials (`s2i build -i ./secrets:/opt/s2i/secrets`) -----------------------------
-
-
-@dataclass(frozen=True)
-class PipConf:
-    """What a pip.conf says about indexes: the part uv needs translated into its own settings."""
-
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    trusted_hosts: tuple[str, ...] = ()
-
-
-def parse_pip_conf(text: str) -> PipConf:
-    """[global] then [install] (the later section wins, as in pip); `-` and `_` spellings both work."""
-    parser = configparser.RawConfigParser()
-    parser.read_string(text)
-    values: dict[str, str] = {}
-    for section in ("global", "install"):
-        if parser.has_section(section):
-            for key, value in parser.items(section):
-                values[key.replace("_", "-")] = value
-    return PipConf(
-        index_url=values.get("index-url", "").strip() or None,
-        extra_index_urls=tuple(values.get("extra-index-url", "").split()),
-        trusted_hosts=tuple(values.get("trusted-host", "").split()),
-    )
-
-
-def netrc_passwords(path: Path) -> list[str]:
-    """The passwords (and accounts) in a netrc file, for redaction only."""
-    try:
-        parsed = netrc.netrc(str(path))
-    except (OSError, netrc.NetrcParseError):
-        return []
-    secrets: list[str] = []
-    for _, account, password in parsed.hosts.values():
-        secrets += [s for s in (password, account) if s]
-    return secrets
-
-
-def url_password(url: str) -> str | None:
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        return None
-    return password or None
-
-
-def redactions(urls: Iterable[str]) -> list[str]:
-    """Every spelling of every password in `urls` (as written, and percent-decoded), longest first."""
-    result: set[str] = set()
-    for url in urls:
-        password = url_password(url)
-        if password:
-            result |= {password, unquote(password)}
-    return sorted(result, key=len, reverse=True)
 
 
 # --- conflicts with the wrapper's pins -------------------------------------------------------------

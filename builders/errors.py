@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 class BuilderError(Exception):
-    """Base class. `exit_code` is what `python -m builders` exits with."""
+    """Base class. `exit_code` is what `python -m builders` (or `builders.host`) exits with."""
 
     exit_code = 1
 
@@ -59,7 +59,7 @@ class ComponentError(ConfigError):
 
 class DependenciesChanged(BuilderError):
     """`assemble --in-place`: the previous image's dependencies do not fit this source. Not a
-    failure of the build: `python -m builders build --incremental` then builds the usual way."""
+    failure of the build: `python -m builders.host --incremental` then builds the usual way."""
 
     exit_code = 3
 

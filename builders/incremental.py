@@ -41,7 +41,10 @@ def site_packages(app_root: Path) -> Path:
     return found[0] if found else Path(sysconfig.get_path("purelib"))
 
 
-def fingerprint(source: Path, cfg: BuildConfig, layout: Layout, whole_tree: bool) -> str:
+def fingerprint(
+    source: Path, cfg: BuildConfig, layout: Layout, whole_tree: bool, index_settings: str = ""
+) -> str:
+    """`index_settings`: what an injected pip.conf says about indexes (credentials left out)."""
     digest = hashlib.sha256()
 
     def feed(label: str, data: bytes) -> None:
@@ -50,6 +53,7 @@ def fingerprint(source: Path, cfg: BuildConfig, layout: Layout, whole_tree: bool
 
     feed("builder", __version__.encode())
     feed("settings", json.dumps([cfg.installer, cfg.extra_index_urls, cfg.trusted_hosts]).encode())
+    feed("injected", index_settings.encode())
     if layout.wrapper.is_file():
         feed("wrapper", layout.wrapper.read_bytes())
     if whole_tree:

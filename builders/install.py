@@ -1,7 +1,7 @@
-"""Installing a Plan's dependencies into the application environment, in the documented order.
+"""Carrying out a Plan: the dependency installs into the application environment, in order.
 
     conda packages (and seldon-core, when the conda Python is the app's) -> environment.yml's pip
-    section -> requirements.txt (or requirements.in, compiled) -> the project
+    section -> requirements.txt (or requirements.in, compiled) -> the project -> what changed
 
 Every install is resolved with the wrapper's pins; injected credentials are used where they were
 injected; a resolver failure caused by the pins becomes an error naming both sides.
@@ -13,134 +13,157 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from packaging.requirements import Requirement
 
-from builders import conda, config, incremental, installers, locks, proc
-from builders import deps as depfiles
-from builders.errors import CommandError, ConfigError, StepError, WrapperConflict
+from builders import conda, config, deps, incremental, installers, locks, log, proc
+from builders.credentials import Injected
+from builders.errors import CommandError, StepError, WrapperConflict
 from builders.layout import Layout
+from builders.plan import Plan
 
-if TYPE_CHECKING:
-    from builders.assemble import Plan
+
+@dataclass(frozen=True)
+class _Session:
+    """What every install of one build shares: the installer, its environment, the base request
+    (wrapper requirements, local wheels, indexes) and a scratch folder."""
+
+    cfg: config.BuildConfig
+    layout: Layout
+    env: Mapping[str, str]
+    base: installers.InstallRequest
+    scratch: Path
+
+    def install(self, request: installers.InstallRequest) -> None:
+        """Try without any index first: when the preinstalled environment and /whl already satisfy
+        everything, the build needs no network (and takes milliseconds). Otherwise use the index."""
+        uv, cwd = str(self.layout.uv), self.layout.app_dir
+        offline = installers.install(self.cfg.installer, uv, replace(request, offline=True))
+        try:
+            proc.run(offline, env=self.env, cwd=cwd, quiet=True)
+            log.detail("satisfied by installed packages and local wheels: no index used")
+            return
+        except StepError:
+            log.detail("not everything is installed or in local wheels: resolving against the index")
+        proc.run(installers.install(self.cfg.installer, uv, request), env=self.env, cwd=cwd)
+
+    def freeze(self, python: Path) -> str:
+        return proc.run(installers.freeze("uv", str(self.layout.uv), str(python)), env=self.env, quiet=True)
+
+    def wrapper(self) -> _Wrapper:
+        return _Wrapper(self.layout, self.freeze(Path(self.base.python)))
 
 
 def install(
     cfg: config.BuildConfig,
-    deps: Plan,
+    plan: Plan,
     layout: Layout,
     environ: Mapping[str, str],
+    injected: Injected,
     scratch: Path,
-    conda_plan: conda.CondaPlan | None = None,
 ) -> None:
-    constraints = []
-    find_links: list[str] = []
+    session = _session(cfg, plan, layout, environ, injected, scratch)
+    before = session.freeze(layout.python)  # the builder's environment, before anything
+    if plan.environment and plan.conda:
+        # first: with a pinned python, the interpreter everything else goes into comes from here
+        _install_conda(session, plan.environment, plan.conda)
+    if plan.lock:  # a lock file decides the installed set (builders/locks.py)
+        _install_lock(session, plan.lock)
+    if plan.requirements:
+        _install_requirements(session, plan)
+    if plan.project:
+        with log.step(f"Installing the project ({plan.project}) with {cfg.installer}"):
+            with session.wrapper().check([]):
+                session.install(replace(session.base, packages=(str(layout.app_dir),)))
+    if not plan.installs_anything:
+        log.announce("No dependency files: using the preinstalled seldon-core environment as is")
+    added = deps.changes(before, session.freeze(plan.python))
+    log.announce(f"The application changed {len(added)} packages of the builder's environment:")
+    for line in added:
+        log.detail(line)
+
+
+def _session(
+    cfg: config.BuildConfig,
+    plan: Plan,
+    layout: Layout,
+    environ: Mapping[str, str],
+    injected: Injected,
+    scratch: Path,
+) -> _Session:
+    constraints: list[str] = []
+    # The rebuilt seldon-core (builders/wrapperwheel.py): wherever an install resolves seldon-core anew
+    # (a conda Python), this is where `seldon-core==1.18.2` finds its 1.18.2+s2i.
+    find_links = [str(layout.wrapper_wheels)] if layout.wrapper_wheels.is_dir() else []
     pins = installers.wheel_pins(layout.wheels) if layout.wheels.is_dir() else []
     if pins:
         pinned = scratch / "wheel-pins.txt"
         pinned.write_text("\n".join(pins) + "\n", encoding="utf-8")
         constraints.append(str(pinned))
         find_links.append(str(layout.wheels))
-        proc.log(f"---> Using {len(pins)} wheels from {layout.wheels} before any index")
-    env = dict(environ)
-    env.update(UV_CACHE_DIR=str(scratch / "uv-cache"), UV_LINK_MODE="copy", UV_PYTHON_DOWNLOADS="never")
-    injected = _injected_credentials(cfg, layout, env)
+        log.announce(f"Using {len(pins)} wheels from {layout.wheels} before any index")
+    env = {
+        **environ,
+        **injected.environment(cfg.installer),
+        "UV_CACHE_DIR": str(scratch / "uv-cache"),
+        "UV_LINK_MODE": "copy",
+        "UV_PYTHON_DOWNLOADS": "never",
+    }
     base = installers.InstallRequest(
-        python=str(conda_plan.python if conda_plan else layout.python),
+        python=str(plan.python),
         requirement_files=(str(layout.wrapper),),
         constraint_files=tuple(constraints),
         find_links=tuple(find_links),
-        index_url=injected.index_url,
-        extra_index_urls=cfg.extra_index_urls + injected.extra_index_urls,
-        trusted_hosts=cfg.trusted_hosts + injected.trusted_hosts,
+        index_url=injected.settings.index_url,
+        extra_index_urls=cfg.extra_index_urls + injected.settings.extra_index_urls,
+        trusted_hosts=cfg.trusted_hosts + injected.settings.trusted_hosts,
     )
-    secrets = depfiles.redactions(base.extra_index_urls + (base.index_url or "",)) + list(injected.secrets)
-    uv = str(layout.uv)
-    # The summary compares with the builder's environment as it was before any step (the conda
-    # step's pip section included).
-    baseline = proc.run(installers.freeze("uv", uv, str(layout.python)), env=env, quiet=True)
-    if deps.environment and conda_plan:
-        # first: with a pinned python, the interpreter everything else goes into comes from here
-        _install_conda(cfg, deps.environment, conda_plan, layout, base, env, secrets, scratch)
-    before = proc.run(installers.freeze("uv", uv, base.python), env=env, quiet=True)
-    wrapper = _Wrapper(layout, before)
-    if deps.lock:  # lock files (builders/locks.py): exactly the locked set, hash-checked
-        _install_lock(cfg, deps.lock, layout, base, env, secrets, scratch, wrapper)
-    if deps.requirements:
-        user_file = layout.app_dir / deps.requirements
-        user_requirements = depfiles.requirements_of(user_file)
-        if deps.compile:
-            compiled = scratch / "requirements.txt"
-            with proc.step(f"Compiling {deps.requirements} (pip-tools' job, done by uv)"):
-                request = replace(
-                    base,
-                    requirement_files=(str(user_file),),
-                    constraint_files=(str(layout.wrapper), *constraints),
-                )
-                argv = installers.uv_compile(uv, request, str(compiled))
-                with wrapper.check(user_requirements):
-                    proc.run(argv, env=env, cwd=layout.app_dir, redact=secrets)
-                proc.log(f"     {deps.requirements} compiled to:")
-                for line in compiled.read_text(encoding="utf-8").splitlines():
-                    proc.log(f"       {line}")
-            user_file = compiled
-        with proc.step(f"Installing {deps.requirements} with {cfg.installer}"):
-            if deps.hashes:
-                # Hash-checking mode wants every requirement and constraint pinned with `==`, which
-                # the wrapper's pins are not: they apply as the versions installed now.
-                exact = scratch / "wrapper-installed.txt"
-                exact.write_text("".join(f"{pin}\n" for pin in wrapper.exact()), encoding="utf-8")
-                proc.log(f"     --hash found: hash-checking mode; pins held at {', '.join(wrapper.exact())}")
-                request = replace(
-                    base,
-                    requirement_files=(str(user_file),),
-                    constraint_files=(str(exact), *constraints),
-                    require_hashes=True,
-                )
-            else:
-                request = replace(base, requirement_files=(*base.requirement_files, str(user_file)))
-            with wrapper.check(user_requirements):
-                _install_one(cfg, layout, request, env, secrets)
-    if deps.project:
-        with proc.step(f"Installing the project ({deps.project}) with {cfg.installer}"):
-            with wrapper.check([]):
-                _install_one(cfg, layout, replace(base, packages=(str(layout.app_dir),)), env, secrets)
-    if not deps.requirements and not deps.project and not deps.environment and not deps.lock:
-        proc.log("---> No dependency files: using the preinstalled seldon-core environment as is")
-    after = proc.run(installers.freeze("uv", uv, base.python), env=env, quiet=True)
-    added = depfiles.changes(baseline, after)
-    proc.log(f"---> The application changed {len(added)} packages of the builder's environment:")
-    for line in added:
-        proc.log(f"     {line}")
+    return _Session(cfg, layout, env, base, scratch)
 
 
-def _install_lock(
-    cfg: config.BuildConfig,
-    lock: locks.Lock,
-    layout: Layout,
-    base: installers.InstallRequest,
-    env: Mapping[str, str],
-    secrets: list[str],
-    scratch: Path,
-    wrapper: _Wrapper,
-) -> None:
-    """Check the lock (before any download), then install its export in hash-checking mode: the
-    wrapper's packages the lock does not name stay at their installed versions."""
+def _install_requirements(session: _Session, plan: Plan) -> None:
+    assert plan.requirements
+    cfg, layout, base = session.cfg, session.layout, session.base
+    user_file = layout.app_dir / plan.requirements
+    user_requirements = deps.requirements_of(user_file)
+    wrapper = session.wrapper()
+    if plan.compile:
+        user_file = _compile(session, user_file, wrapper, user_requirements)
+    with log.step(f"Installing {plan.requirements} with {cfg.installer}"):
+        if plan.hashes:
+            # Hash-checking mode wants every requirement and constraint pinned with `==`, which the
+            # wrapper's pins are not: they apply as the versions installed now.
+            exact = session.scratch / "wrapper-installed.txt"
+            exact.write_text("".join(f"{pin}\n" for pin in wrapper.exact()), encoding="utf-8")
+            log.detail(f"--hash found: hash-checking mode; pins held at {', '.join(wrapper.exact())}")
+            request = replace(
+                base,
+                requirement_files=(str(user_file),),
+                constraint_files=(str(exact), *base.constraint_files),
+                require_hashes=True,
+            )
+        else:
+            request = replace(base, requirement_files=(*base.requirement_files, str(user_file)))
+        with wrapper.check(user_requirements):
+            session.install(request)
+
+
+def _install_lock(session: _Session, lock: locks.Lock) -> None:
+    """Check the lock and export it (no download), check it against the wrapper, then install exactly
+    the locked set in hash-checking mode; the wrapper's packages the lock does not name stay as they are."""
+    cfg, layout, base = session.cfg, session.layout, session.base
+    wrapper = session.wrapper()
     against = f" against {lock.checked_against}" if lock.checked_against else ""
-    with proc.step(f"Checking {lock.file}{against}"):
-        locked = locks.export(lock, layout.app_dir, str(layout.uv), base.python, env, scratch, secrets)
+    with log.step(f"Checking {lock.file}{against}"):
+        locked = locks.export(lock, layout.app_dir, str(layout.uv), base.python, session.env, session.scratch)
         environment = [incremental.site_packages(layout.app_root)]
         locks.check_wrapper(lock, locked, wrapper.pins, wrapper.pins_file, environment)
-        secrets += depfiles.redactions(locked.indexes)
-        index_url, extras = locks.indexes(locked.indexes, base.index_url, base.extra_index_urls)
         where = ", ".join(locked.indexes) or "no index (direct URLs)"
-        for secret in secrets:
-            where = where.replace(secret, "****")
-        proc.log(f"     {lock.file} is current: {len(locked.versions)} packages locked, from {where}")
-    with proc.step(f"Installing {lock.file} with {cfg.installer} (hash-checking mode)"):
-        held = scratch / "wrapper-held.txt"
+        log.detail(f"{lock.file} is current: {len(locked.versions)} packages locked, from {where}")
+    with log.step(f"Installing {lock.file} with {cfg.installer} (hash-checking mode)"):
+        held = session.scratch / "wrapper-held.txt"
         held.write_text("".join(f"{pin}\n" for pin in locks.held(wrapper.installed, wrapper.pins, locked)))
+        index_url, extras = locks.indexes(locked.indexes, base.index_url, base.extra_index_urls)
         request = replace(
             base,
             requirement_files=(str(locked.requirements),),
@@ -150,48 +173,43 @@ def _install_lock(
             require_hashes=True,
         )
         with wrapper.check([]):
-            _install_one(cfg, layout, request, env, secrets)
+            session.install(request)
 
 
-@dataclass(frozen=True)
-class _Credentials:
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    trusted_hosts: tuple[str, ...] = ()
-    secrets: tuple[str, ...] = ()
-
-
-def _injected_credentials(cfg: config.BuildConfig, layout: Layout, env: dict[str, str]) -> _Credentials:
-    """Use what `-i ./secrets:/opt/s2i/secrets` brought, in place: nothing is copied anywhere (the
-    s2i CLI truncates injected files after assemble, so a copy would be the only trace left)."""
-    found = _Credentials()
-    netrc = next((p for p in (layout.secrets / "netrc", layout.secrets / ".netrc") if p.is_file()), None)
-    if netrc is not None:
-        env["NETRC"] = str(netrc)  # read by uv and by pip (through requests)
-        found = replace(found, secrets=tuple(depfiles.netrc_passwords(netrc)))
-        proc.log(f"     index credentials: {netrc} (netrc), used in place")
-    conf = layout.secrets / "pip.conf"
-    if conf.is_file():
-        try:
-            parsed = depfiles.parse_pip_conf(conf.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as exc:  # configparser errors are ValueErrors
-            raise ConfigError(
-                f"{conf} is not a valid pip.conf: {str(exc).splitlines()[0]}",
-                "Write an INI file with a [global] section, e.g. extra-index-url = https://...",
-            ) from None
-        if cfg.installer == "pip":
-            env["PIP_CONFIG_FILE"] = str(conf)  # pip reads the rest of it (cert, timeout...) too
-        # uv reads no pip.conf: its index settings become flags (redacted in the log)
-        urls = (parsed.index_url or "", *parsed.extra_index_urls)
-        found = replace(
-            found,
-            index_url=parsed.index_url,
-            extra_index_urls=parsed.extra_index_urls,
-            trusted_hosts=parsed.trusted_hosts,
-            secrets=found.secrets + tuple(depfiles.redactions(urls)),
+def _compile(
+    session: _Session, source: Path, wrapper: _Wrapper, user: list[tuple[str, int, Requirement]]
+) -> Path:
+    """pip-tools' job, done by uv: requirements.in -> pinned requirements, with the wrapper's pins."""
+    compiled = session.scratch / "requirements.txt"
+    with log.step(f"Compiling {source.name} (pip-tools' job, done by uv)"):
+        request = replace(
+            session.base,
+            requirement_files=(str(source),),
+            constraint_files=(str(session.layout.wrapper), *session.base.constraint_files),
         )
-        proc.log(f"     index settings: {conf} (pip.conf), used in place")
-    return found
+        argv = installers.uv_compile(str(session.layout.uv), request, str(compiled))
+        with wrapper.check(user):
+            proc.run(argv, env=session.env, cwd=session.layout.app_dir)
+        log.detail(f"{source.name} compiled to:")
+        log.listing(compiled.read_text(encoding="utf-8").splitlines())
+    return compiled
+
+
+def _install_conda(session: _Session, environment: conda.EnvironmentFile, plan: conda.CondaPlan) -> None:
+    installer = session.cfg.installer
+    if environment.specs:
+        with log.step(f"Installing the conda packages of {environment.filename} with py-rattler"):
+            conda.install(environment, plan, session.scratch / "rattler")
+    if plan.app_environment:
+        # The conda Python is the application's: it gets seldon-core and the wrapper pins.
+        with log.step(f"Installing seldon-core into {plan.prefix} with {installer}"):
+            session.install(session.base)
+    if environment.pip:
+        with log.step(f"Installing the pip section of {environment.filename} with {installer}"):
+            pip_file = session.scratch / "environment-pip.txt"
+            pip_file.write_text(conda.pip_requirements(environment), encoding="utf-8")
+            requirements = (*session.base.requirement_files, str(pip_file))
+            session.install(replace(session.base, requirement_files=requirements))
 
 
 class _Wrapper:
@@ -200,8 +218,8 @@ class _Wrapper:
     def __init__(self, layout: Layout, installed: str) -> None:
         self.pins_file = str(layout.wrapper)
         text = layout.wrapper.read_text(encoding="utf-8") if layout.wrapper.is_file() else ""
-        self.pins = depfiles.wrapper_pins(text)
-        self.installed = depfiles.locked_versions(installed)
+        self.pins = deps.wrapper_pins(text)
+        self.installed = deps.locked_versions(installed)
 
     def exact(self) -> list[str]:
         """The wrapper's pinned packages at the versions installed now."""
@@ -213,11 +231,11 @@ class _Wrapper:
             yield
         except CommandError as exc:
             output = exc.output_tail
-            found = depfiles.conflicts(user, self.pins, self.installed, output)
-            explanation = depfiles.resolver_explanation(output)
+            found = deps.conflicts(user, self.pins, self.installed, output)
+            explanation = deps.resolver_explanation(output)
             sides = [(c.user, c.wrapper) for c in found]
             if not sides and explanation:
-                named = depfiles.names_in(explanation)
+                named = deps.names_in(explanation)
                 sides = [
                     ("a dependency", f"{pin.requirement} ({pin.why})")
                     for name, pin in self.pins.items()
@@ -226,53 +244,3 @@ class _Wrapper:
             if sides:
                 raise WrapperConflict(sides, explanation, self.pins_file) from None
             raise
-
-
-def _install_conda(
-    cfg: config.BuildConfig,
-    environment: conda.EnvironmentFile,
-    conda_plan: conda.CondaPlan,
-    layout: Layout,
-    base: installers.InstallRequest,
-    env: Mapping[str, str],
-    secrets: list[str],
-    scratch: Path,
-) -> None:
-    if environment.specs:
-        with proc.step(f"Installing the conda packages of {environment.filename} with py-rattler"):
-            conda.install(environment, conda_plan, scratch / "rattler")
-    if conda_plan.app_environment:
-        # The conda Python is the application's: it gets seldon-core and the wrapper pins.
-        with proc.step(f"Installing seldon-core into {conda_plan.prefix} with {cfg.installer}"):
-            _install_one(cfg, layout, base, env, secrets)
-    if environment.pip:
-        with proc.step(f"Installing the pip section of {environment.filename} with {cfg.installer}"):
-            pip_file = scratch / "environment-pip.txt"
-            pip_file.write_text(conda.pip_requirements(environment), encoding="utf-8")
-            requirements = (*base.requirement_files, str(pip_file))
-            _install_one(cfg, layout, replace(base, requirement_files=requirements), env, secrets)
-
-
-def _install_one(
-    cfg: config.BuildConfig,
-    layout: Layout,
-    request: installers.InstallRequest,
-    env: Mapping[str, str],
-    secrets: list[str],
-) -> None:
-    """Try without any index first: when the preinstalled environment and /whl already satisfy
-    everything, the build needs no network (and takes milliseconds). Otherwise use the index."""
-    uv = str(layout.uv)
-    try:
-        proc.run(
-            installers.install(cfg.installer, uv, replace(request, offline=True)),
-            env=env,
-            cwd=layout.app_dir,
-            redact=secrets,
-            quiet=True,
-        )
-        proc.log("     satisfied by installed packages and local wheels: no index used")
-        return
-    except StepError:
-        proc.log("     not everything is installed or in local wheels: resolving against the index")
-    proc.run(installers.install(cfg.installer, uv, request), env=env, cwd=layout.app_dir, redact=secrets)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
-# A wheel file name: {distribution}-{version}(-{build})?-{python}-{abi}-{platform}.whl
-_WHEEL = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 
 @dataclass(frozen=True)
@@ -110,7 +108,9 @@ def wheel_pins(wheel_dir: Path) -> list[str]:
     """
     pins = []
     for wheel in sorted(wheel_dir.glob("*.whl")):
-        match = _WHEEL.match(wheel.name)
-        if match:
-            pins.append(f"{match['name'].replace('_', '-').lower()}=={match['version']}")
+        try:
+            name, version, _, _ = parse_wheel_filename(wheel.name)
+        except InvalidWheelFilename:
+            continue  # the installer names it, if it is ever asked for
+        pins.append(f"{name}=={version}")
     return pins

@@ -26,22 +26,18 @@ import hashlib
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
 
 from packaging.markers import UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from builders import credentials, proc
 from builders import deps as depfiles
-from builders import proc
 from builders.errors import CommandError, ConfigError, LockConflict, StaleLock
-
-if TYPE_CHECKING:
-    from builders.assemble import Plan
 
 # Every file of the lock formats, for plan()'s "found" line and the incremental fingerprint.
 FILES = ("uv.lock", "poetry.lock", "Pipfile", "Pipfile.lock", "pylock.toml")
@@ -68,10 +64,22 @@ _FORMATS = {
 }
 
 
-def decide(source: Path, plan: Plan) -> Plan:
-    """Apply the lock precedence to a Plan made from the other dependency files."""
+@dataclass(frozen=True)
+class Decision:
+    """What a lock file changes in a plan: the lock, whether the project is still installed, and
+    what is left out (with the reason the log gives)."""
+
+    lock: Lock
+    project: str | None
+    skipped: tuple[tuple[str, str], ...]
+
+
+def decide(
+    source: Path, found: Sequence[str], environment_file: str | None, project: str | None
+) -> Decision | None:
+    """The lock precedence, for plan(): None when there is no lock; an error where files contradict."""
     present = [name for name in _FORMATS if (source / name).is_file()]
-    if "Pipfile" in plan.found and "Pipfile.lock" not in present:
+    if "Pipfile" in found and "Pipfile.lock" not in present:
         raise ConfigError(
             f"{source / 'Pipfile'} has no Pipfile.lock beside it: the builder installs locked "
             "dependencies only, and resolving a Pipfile at build time would give a different set "
@@ -79,7 +87,7 @@ def decide(source: Path, plan: Plan) -> Plan:
             "Run `pipenv lock` and add Pipfile.lock to the source folder (or use requirements.txt).",
         )
     if not present:
-        return plan
+        return None
     if len(present) > 1:
         raise ConfigError(
             f"several lock files in {source}: {', '.join(present)}; each would decide the installed "
@@ -87,12 +95,12 @@ def decide(source: Path, plan: Plan) -> Plan:
             "Keep the lock file of the tool your project uses and remove the others from the source folder.",
         )
     lock = _FORMATS[present[0]]
-    if plan.environment is not None:
+    if environment_file is not None:
         raise ConfigError(
-            f"{source / plan.environment.filename} and {source / lock.file} both decide the Python "
+            f"{source / environment_file} and {source / lock.file} both decide the Python "
             "packages of the application",
             f"Use one: move the conda packages' Python dependencies into {lock.file}, or drop "
-            f"{lock.file} and list them in the `pip:` section of {plan.environment.filename}.",
+            f"{lock.file} and list them in the `pip:` section of {environment_file}.",
         )
     if lock.checked_against and not (source / lock.checked_against).is_file():
         raise ConfigError(
@@ -100,24 +108,13 @@ def decide(source: Path, plan: Plan) -> Plan:
             "for being current",
             f"Add the {lock.checked_against} that {lock.file} was made from to the source folder.",
         )
-    skipped = list(plan.skipped)
-    for name in ("requirements.txt", "requirements.in"):
-        if name in plan.found:
-            skipped.append((name, f"{lock.file} decides the installed set (a lock wins)"))
-    project = plan.project
+    why = f"{lock.file} decides the installed set (a lock wins)"
+    skipped = [(name, why) for name in ("requirements.txt", "requirements.in") if name in found]
     why_not = _project_not_installed(source, lock, project)
     if why_not:
         skipped.append((project or "pyproject.toml", why_not))
         project = None
-    return replace(
-        plan,
-        lock=lock,
-        requirements=None,
-        includes=(),
-        hashes=False,
-        project=project,
-        skipped=tuple(skipped),
-    )
+    return Decision(lock, project, tuple(skipped))
 
 
 def _project_not_installed(source: Path, lock: Lock, project: str | None) -> str | None:
@@ -150,14 +147,13 @@ class Locked:
     indexes: tuple[str, ...]  # the index URLs the lock names, in its order
 
 
-def export(lock: Lock, source: Path, uv: str, python: str, env: Mapping[str, str], scratch: Path,
-           redact: Sequence[str] = ()) -> Locked:  # fmt: skip
+def export(lock: Lock, source: Path, uv: str, python: str, env: Mapping[str, str], scratch: Path) -> Locked:
     """Check `lock` against its project file and write its default dependencies as hashed
     requirements. Nothing is downloaded: every check is offline (see _uv_export for the one
     exception)."""
     output = scratch / f"{lock.file}.requirements.txt"
     if lock.file == "uv.lock":
-        _uv_export(lock, source, uv_export(uv, python, source, output), env, redact)
+        _uv_export(lock, source, uv_export(uv, python, source, output), env)
         text = output.read_text(encoding="utf-8")
         indexes = _uv_indexes(_toml(source / "uv.lock"))
     elif lock.file == "pylock.toml":
@@ -170,15 +166,13 @@ def export(lock: Lock, source: Path, uv: str, python: str, env: Mapping[str, str
     return Locked(output, depfiles.locked_versions(text), indexes)
 
 
-def _uv_export(
-    lock: Lock, source: Path, argv: list[str], env: Mapping[str, str], redact: Sequence[str]
-) -> None:
+def _uv_export(lock: Lock, source: Path, argv: list[str], env: Mapping[str, str]) -> None:
     """Offline first: a current lock satisfies pyproject.toml without the network. When uv has to
     resolve again (it fails offline wanting the index), the lock is stale; only a project whose
     dependencies are dynamic (computed by its build backend) is given a second, online try."""
     stale = StaleLock(lock.file, lock.checked_against or "", lock.fix, "")
     try:
-        proc.run([*argv, "--offline"], env=env, cwd=source, redact=redact, quiet=True)
+        proc.run([*argv, "--offline"], env=env, cwd=source, quiet=True)
         return
     except CommandError as exc:
         if "needs to be updated" in exc.output_tail:
@@ -187,7 +181,7 @@ def _uv_export(
         if "network was disabled" in exc.output_tail and not dynamic:
             raise stale from None
     try:
-        proc.run(argv, env=env, cwd=source, redact=redact, quiet=True)
+        proc.run(argv, env=env, cwd=source, quiet=True)
     except CommandError as exc:
         if "needs to be updated" in exc.output_tail:
             raise stale from None
@@ -387,10 +381,10 @@ def indexes(
 
 
 def _bare(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = host + (f":{parts.port}" if parts.port else "")
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+    try:
+        return credentials.IndexUrl.parse(url).public().rstrip("/")
+    except ValueError:
+        return url.rstrip("/")
 
 
 def check_wrapper(

@@ -1,8 +1,11 @@
 """Import the user's component class and list its public methods.
 
-Run as a script by the *application* interpreter (`/opt/app-root/bin/python probe.py MODEL_NAME`), in
-the application folder, so it sees exactly what the wrapper will see. Standard library only: it must
-not depend on anything in the builder's tool environment. Prints one JSON object on its last line.
+Run as a script by the *application* interpreter (`/opt/app-root/bin/python probe.py MODEL_NAME ANSWER`),
+in the application folder, so it sees exactly what the wrapper will see. Standard library only: it
+must not depend on anything in the builder's tool environment.
+
+The answer, one JSON object, goes to the file ANSWER and nowhere else: whatever the user's module
+prints (at import, on stderr, from an exit handler) is its own business and never mistaken for it.
 """
 
 from __future__ import annotations
@@ -45,4 +48,6 @@ def probe(model_name: str) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(probe(sys.argv[1])))
+    answer = probe(sys.argv[1])
+    with open(sys.argv[2], "w", encoding="utf-8") as channel:
+        json.dump(answer, channel)

@@ -7,16 +7,15 @@ argv names what the builder decided plus the three ports, so `ps` shows what is 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
-from builders import conda, proc, sizing
+from builders import conda, log, proc, sizing
 from builders.config import unquote
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
+from builders.manifest import Manifest, read
 
 # OUTLIER_DETECTOR classes with only `score` are served through this adapter (see its docstring).
 SHIM_DIR = Path(__file__).with_name("shim")
@@ -30,24 +29,13 @@ DEFAULT_PORTS = {
 }
 
 
-def read_manifest(layout: Layout = IMAGE) -> dict[str, Any]:
-    try:
-        data: dict[str, Any] = json.loads(layout.manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(
-            f"{layout.manifest} is missing: this image was not assembled by the builder",
-            "Build the image with `s2i build <src> <builder> <image>` before running it.",
-        ) from None
-    return data
-
-
-def microservice_argv(manifest: Mapping[str, Any], environ: Mapping[str, str], app_root: Path) -> list[str]:
+def microservice_argv(manifest: Manifest, environ: Mapping[str, str], app_root: Path) -> list[str]:
     """The seldon-core-microservice command line. Pure: unit tests pin it exactly."""
     argv = [
         str(app_root / "bin" / "seldon-core-microservice"),
-        SCORE_ADAPTER if manifest.get("score_adapter") else manifest["model_name"],
+        SCORE_ADAPTER if manifest.score_adapter else manifest.model_name,
         "--service-type",
-        manifest["wrapper_service_type"],
+        manifest.wrapper_service_type,
     ]
     for variable, (flag, default) in DEFAULT_PORTS.items():
         value = unquote(environ.get(variable, "").strip()) or default
@@ -56,41 +44,49 @@ def microservice_argv(manifest: Mapping[str, Any], environ: Mapping[str, str], a
                 f"{variable}={value!r} is not a port number", f"Set {variable} to a number like {default}."
             )
         argv += [flag, value]
-    if manifest.get("persistence"):
+    if manifest.persistence:
         argv += ["--persistence", "1"]
     return argv
 
 
 def child_environment(
-    manifest: Mapping[str, Any], environ: Mapping[str, str], shim_dir: Path = SHIM_DIR
+    manifest: Manifest, environ: Mapping[str, str], shim_dir: Path = SHIM_DIR
 ) -> dict[str, str]:
     env = dict(environ)
-    if manifest.get("score_adapter"):
-        env[COMPONENT_VARIABLE] = manifest["model_name"]
+    if manifest.score_adapter:
+        env[COMPONENT_VARIABLE] = manifest.model_name
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(shim_dir), env.get("PYTHONPATH", "")) if p)
     # The wrapper reads PAYLOAD_PASSTHROUGH itself; s2i may hand it over quoted ("true").
     passthrough = unquote(env.get("PAYLOAD_PASSTHROUGH", "").strip())
-    env["PAYLOAD_PASSTHROUGH"] = passthrough or ("true" if manifest.get("payload_passthrough") else "false")
+    env["PAYLOAD_PASSTHROUGH"] = passthrough or ("true" if manifest.payload_passthrough else "false")
     # environment.yml: the conda prefix's programs, libraries and CONDA_PREFIX, for the model
-    conda_env = manifest.get("conda") or {}
-    return conda.activate(conda_env.get("prefix"), env)
+    return conda.activate(manifest.conda.prefix if manifest.conda else None, env)
 
 
 def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
-    manifest = read_manifest(layout)
+    manifest = read(layout.manifest)
     resources = sizing.detect()
     env, chosen = sizing.apply(child_environment(manifest, environ), resources)
     if chosen:
         memory = f"{resources.memory // 2**20} MiB" if resources.memory else "unlimited"
-        proc.log(
-            f"---> Sized for {resources.cpus:g} CPUs, memory {memory}: "
+        log.announce(
+            f"Sized for {resources.cpus:g} CPUs, memory {memory}: "
             + " ".join(f"{k}={v}" for k, v in chosen.items())
         )
     os.chdir(layout.app_dir)
-    hook = layout.app_dir / "before-run"
-    if hook.is_file() and os.access(hook, os.X_OK):
-        proc.log(f"---> Running {hook}")
-        proc.run([str(hook)], env=env, cwd=layout.app_dir)
-    argv = microservice_argv(manifest, env, conda.app_root(manifest, layout.app_root))
-    proc.log("---> Serving: " + " ".join(argv))
+    run_hook(layout.app_dir / "before-run", env)
+    argv = microservice_argv(manifest, env, conda.app_root(manifest.conda, layout.app_root))
+    log.announce("Serving: " + " ".join(argv))
     os.execvpe(argv[0], argv, env)
+
+
+def run_hook(hook: Path, env: Mapping[str, str]) -> None:
+    """before-run, when it is executable. One that is not is skipped with a warning (the build warned
+    too): guessing an interpreter for it could run a Python script with sh."""
+    if not hook.is_file():
+        return
+    if not os.access(hook, os.X_OK):
+        log.warning(f"{hook} is not executable: not running it (`chmod +x before-run` and build again)")
+        return
+    log.announce(f"Running {hook}")
+    proc.run([str(hook)], env=env, cwd=hook.parent)

@@ -52,12 +52,13 @@ def document(dists: Iterable[metadata.Distribution], application: str, version: 
         name, ver = dist.metadata["Name"], dist.version
         key: str = canonicalize_name(name)
         declared = dist.metadata["License-Expression"] or _short(dist.metadata["License"])
+        purl = PackageURL(type="pypi", name=key, version=ver)  # a local version's `+` becomes %2B
         component = Component(
             name=name,
             version=ver,
             type=ComponentType.LIBRARY,
-            bom_ref=f"pkg:pypi/{key}@{ver}",
-            purl=PackageURL(type="pypi", name=key, version=ver),
+            bom_ref=purl.to_string(),
+            purl=purl,
             licenses=[licenses.make_from_string(declared)] if declared else [],
         )
         bom.components.add(component)

@@ -3,8 +3,9 @@
 Not a test: it asserts nothing about timings. It prints a Markdown table of absolute figures and
 ratios and writes it to BENCHMARKS.md. The baseline builder (tests/fixtures/baseline_builder) does
 what Seldon's original assemble did: `pip install --no-cache-dir -r requirements.txt` into the same
-base image, no checks. Serving is compared on the same image: our defaults against the wrapper's
-stock ones (one gunicorn worker, one thread, one gRPC worker).
+base image, no checks, with seldon-core 1.18.2's old pins (wrapper-lock-1.18.2.txt). Serving is
+compared on the same image (our defaults against the wrapper's stock ones: one gunicorn worker, one
+thread, one gRPC worker), and between stacks (our image against the baseline's, both at stock defaults).
 """
 
 from __future__ import annotations
@@ -68,7 +69,6 @@ def make_iris_source(directory: Path) -> Path:
 def build_baseline_builder(directory: Path) -> None:
     context = directory / "baseline-context"
     shutil.copytree(harness.FIXTURES / "baseline_builder", context)
-    shutil.copy(harness.ROOT / "builders" / "wrapper-lock.txt", context / "wrapper-lock.txt")
     harness.docker("build", "--network", "host", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
                    "-t", BASELINE_BUILDER, str(context))  # fmt: skip
 
@@ -231,6 +231,19 @@ def main() -> None:
                 rows.append((f"{name} {pct} latency (ms)", f"{tuned[pct]:.1f}", f"{stock[pct]:.1f}",
                              ratio(tuned[pct], stock[pct])))  # fmt: skip
 
+        # The stack itself: the same wrapper code and the same model served by the new stack (gunicorn
+        # 27, numpy 2, protobuf 7) and by seldon-core 1.18.2's old pins (the baseline image: gunicorn
+        # 20.1, numpy 1, protobuf 3), both at the wrapper's stock defaults.
+        for name, load in (("REST", wrk), ("gRPC", grpc_load)):
+            log(f"{name} load, {LOAD_SECONDS}s each, new stack then old pins, stock defaults")
+            new = serving(ours_image, STOCK, load)
+            old = serving(base_image, STOCK, load)
+            label = f"{name} %s, new stack vs old pins, stock defaults"
+            rows.append((label % "throughput" + " (req/s)", f"{new['rps']:.0f}", f"{old['rps']:.0f}",
+                         ratio(new["rps"], old["rps"])))  # fmt: skip
+            rows.append((label % "p99 latency" + " (ms)", f"{new['p99']:.1f}", f"{old['p99']:.1f}",
+                         ratio(new["p99"], old["p99"])))  # fmt: skip
+
         report(rows)
     finally:
         for image in (ours_image, base_image):
@@ -250,7 +263,10 @@ def report(rows: list[tuple[str, str, str, str]]) -> None:
         "joblib file. Serving: the same image at this builder's defaults against the wrapper's stock",
         f"defaults (1 gunicorn worker, 1 thread, 1 gRPC worker), {LOAD_SECONDS}s of load from 127.0.0.1",
         "each (REST: wrk, 2 threads, 8 connections; gRPC: 8 Python client threads, which share the",
-        "machine's cores with the server). Ratios are ours / theirs.",
+        "machine's cores with the server). The baseline runs seldon-core 1.18.2 on its old pins",
+        "(tests/fixtures/baseline_builder/wrapper-lock-1.18.2.txt: gunicorn 20.1, numpy 1, protobuf 3);",
+        "ours on the current stack (builders/wrapper-lock.txt), so sizes and the `new stack vs old pins`",
+        "rows compare the stacks. Ratios are ours / theirs.",
         "",
         "| Measure | Ours | Baseline / stock | Ratio |",
         "|---|---|---|---|",

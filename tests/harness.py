@@ -66,8 +66,8 @@ def build(
     incremental: bool = False,
     network: str = "host",
 ) -> BuildResult:
-    """`python -m builders build`, the s2i docker-mode contract; returns exit code and whole log."""
-    argv = [sys.executable, "-m", "builders", "build", str(source), builder, image, "--network", network]
+    """`python -m builders.host`, the s2i docker-mode contract; returns exit code and whole log."""
+    argv = [sys.executable, "-m", "builders.host", str(source), builder, image, "--network", network]
     for key, value in (env or {}).items():
         argv += ["-e", f"{key}={value}"]
     for item in inject:
@@ -153,16 +153,19 @@ def wait_ready(server: Server, timeout: float) -> float:
     raise AssertionError(f"not ready after {timeout}s:\n{server.logs()}")
 
 
-def make_wheel(directory: Path, name: str, version: str, source: str) -> Path:
-    """A real, minimal pure-Python wheel: module `name` with `source` as its __init__.py."""
+def make_wheel(directory: Path, name: str, version: str, source: str, requires: Sequence[str] = ()) -> Path:
+    """A real, minimal pure-Python wheel: module `name` with `source` as its __init__.py, depending
+    on `requires` (Requires-Dist)."""
     import base64
     import hashlib
     import zipfile
 
     dist = f"{name}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n"
+    metadata += "".join(f"Requires-Dist: {requirement}\n" for requirement in requires)
     files = {
         f"{name}/__init__.py": source,
-        f"{dist}/METADATA": f"Metadata-Version: 2.1\nName: {name.replace('_', '-')}\nVersion: {version}\n",
+        f"{dist}/METADATA": metadata,
         f"{dist}/WHEEL": "Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
     }
     record = []
@@ -248,20 +251,23 @@ class Index:
     """A PEP 503 simple index behind HTTP Basic auth, on 127.0.0.1."""
 
     url: str  # http://127.0.0.1:PORT/simple (no credentials)
-    user: str
+    user: str | None  # None: the token alone is the user part (`http://TOKEN@host`), as Gemfury's
     token: str
     authorized: list[str]  # paths served with the right credentials
 
     def url_with_credentials(self) -> str:
-        return self.url.replace("http://", f"http://{self.user}:{self.token}@")
+        userinfo = f"{self.user}:{self.token}" if self.user else self.token
+        return self.url.replace("http://", f"http://{userinfo}@")
 
 
 @contextlib.contextmanager
 def private_index(
-    wheels: Sequence[Path] | Path, user: str = "builder", token: str | None = None
+    wheels: Sequence[Path] | Path, user: str | None = "builder", token: str | None = None
 ) -> Iterator[Index]:
-    """Serve `wheels` as a simple index; every request without `user:token` gets 401. Given a folder,
-    its wheels are listed anew on every request, so a test can publish a newer release later."""
+    """Serve `wheels` as a simple index; every request without `user:token` gets 401. With `user=None`
+    the token alone is the credential: Basic auth of `token:`, what pip and uv send for `TOKEN@host`.
+    Given a folder, its wheels are listed anew on every request, so a test can publish a newer
+    release later."""
     import base64
     import hashlib
     import html
@@ -270,7 +276,7 @@ def private_index(
     import threading
 
     token = token or f"tok{uuid.uuid4().hex}"
-    expected = "Basic " + base64.b64encode(f"{user}:{token}".encode()).decode()
+    expected = "Basic " + base64.b64encode(f"{user or token}:{token if user else ''}".encode()).decode()
     index = Index("", user, token, [])
 
     def published() -> tuple[dict[str, list[Path]], dict[str, Path]]:

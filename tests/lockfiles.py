@@ -19,8 +19,7 @@ from packaging.requirements import Requirement
 
 from tests import harness
 
-BIN = Path(sys.executable).parent  # the dev environment, with uv (pinned by the Makefile)
-LOCKERS = BIN.parent / "lockers" / "bin"  # poetry and pipenv: tests/lockers-requirements.txt
+BIN = Path(sys.executable).parent  # the dev environment: uv (the Makefile pins it), poetry, pipenv
 APP = harness.FIXTURES / "locked_app"
 
 
@@ -102,7 +101,7 @@ def _poetry_lock(app: Path, index: harness.Index, env: dict[str, str]) -> None:
     home = Path(env["HOME"])
     auth = {"POETRY_HTTP_BASIC_LOCAL_USERNAME": index.user, "POETRY_HTTP_BASIC_LOCAL_PASSWORD": index.token}
     env = {**env, **auth, "POETRY_CACHE_DIR": str(home / "poetry-cache"), "POETRY_NO_INTERACTION": "1"}
-    run([str(LOCKERS / "poetry"), "lock"], app, env)
+    run([str(BIN / "poetry"), "lock"], app, env)
 
 
 def pipenv(app: Path, index: harness.Index, dependencies: list[str], env: dict[str, str]) -> None:
@@ -114,7 +113,7 @@ def pipenv(app: Path, index: harness.Index, dependencies: list[str], env: dict[s
     home = Path(env["HOME"])
     env = {**env, "WORKON_HOME": str(home / "venvs"), "PIPENV_YES": "1", "PIPENV_NOSPIN": "1",
            "PIPENV_IGNORE_VIRTUALENVS": "1"}  # fmt: skip
-    run([str(LOCKERS / "pipenv"), "lock"], app, env)
+    run([str(BIN / "pipenv"), "lock"], app, env)
 
 
 def stale(app: Path) -> None:

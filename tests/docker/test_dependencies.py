@@ -15,6 +15,7 @@ import pytest
 from tests import harness
 
 pytestmark = pytest.mark.docker
+WRAPPER_LOCK = harness.ROOT / "builders" / "wrapper-lock.txt"
 
 
 def lock_of(image: str) -> list[str]:
@@ -43,7 +44,9 @@ def test_hashed_requirements_install_in_hash_checking_mode(python3_builder: str,
     assert "--require-hashes" in result.log
     assert "+ tabulate==0.9.0" in result.log
     lock = lock_of(built[0])
-    assert "tabulate==0.9.0" in lock and "numpy==1.26.4" in lock
+    # the wrapper's numpy stays at the builder's version (hash-checking mode pins what is installed)
+    numpy = next(line for line in WRAPPER_LOCK.read_text().split() if line.startswith("numpy=="))
+    assert "tabulate==0.9.0" in lock and numpy in lock
 
 
 def test_hashed_requirements_with_pip(python3_builder: str, built: list[str]) -> None:
@@ -113,14 +116,24 @@ def test_every_requirement_in_whl_builds_with_no_network(
 # --- private index --------------------------------------------------------------------------------
 
 
+def _index_wheels(folder: Path) -> list[Path]:
+    """s2i-private 1.0, and s2i-shared 1.0 and 2.0 (newer than the wheel the /whl test injects)."""
+    harness.make_wheel(folder, "s2i_private", "1.0", 'VERSION = "private-1.0"\n')
+    harness.make_wheel(folder, "s2i_shared", "1.0", 'VERSION = "shared-1.0"\n')
+    harness.make_wheel(folder, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')
+    return sorted(folder.glob("*.whl"))
+
+
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[harness.Index]:
-    """s2i-private 1.0, and s2i-shared 1.0 and 2.0 (newer than the wheel the /whl test injects)."""
-    wheels = tmp_path / "index-wheels"
-    harness.make_wheel(wheels, "s2i_private", "1.0", 'VERSION = "private-1.0"\n')
-    harness.make_wheel(wheels, "s2i_shared", "1.0", 'VERSION = "shared-1.0"\n')
-    harness.make_wheel(wheels, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')
-    with harness.private_index(sorted(wheels.glob("*.whl"))) as served:
+    with harness.private_index(_index_wheels(tmp_path / "index-wheels")) as served:
+        yield served
+
+
+@pytest.fixture
+def token_index(tmp_path: Path) -> Iterator[harness.Index]:
+    """The same packages behind a token alone (`http://TOKEN@host/simple`, as Gemfury issues them)."""
+    with harness.private_index(_index_wheels(tmp_path / "index-wheels"), user=None) as served:
         yield served
 
 
@@ -155,6 +168,39 @@ def test_password_in_extra_index_url_becomes_a_netrc_and_stays_out_of_the_image(
     config = json.loads(harness.docker("image", "inspect", built[0]).stdout)[0]["Config"]
     assert f"EXTRA_INDEX_URL={index.url}" in config["Env"]
     assert_token_nowhere(built[0], result, index.token, config_too=True)
+
+
+def test_a_token_alone_in_extra_index_url_is_a_credential_too(
+    python3_builder: str, built: list[str], token_index: harness.Index
+) -> None:
+    """`https://TOKEN@host/simple`: reaches the index, and the token is in no log line, no layer and
+    not in the image configuration (the build command hands it over as a netrc login)."""
+    result = build("private_index", built, env={"EXTRA_INDEX_URL": token_index.url_with_credentials()})
+    assert "assemble gets it from an injected netrc at /opt/s2i/secrets/netrc" in result.log
+    assert any(p.startswith("/files/s2i_private-1.0") for p in token_index.authorized)
+    config = json.loads(harness.docker("image", "inspect", built[0]).stdout)[0]["Config"]
+    assert f"EXTRA_INDEX_URL={token_index.url}" in config["Env"]
+    assert_token_nowhere(built[0], result, token_index.token, config_too=True)
+
+
+def test_assemble_masks_a_token_alone_as_the_real_s2i_cli_runs_it(
+    python3_builder: str, token_index: harness.Index
+) -> None:
+    """The real s2i CLI hands the -e value to assemble as it is: the install still reaches the index,
+    and every log line shows the URL with `****@` in the token's place."""
+    result = harness.docker(
+        "run", "--rm", "--network", "host", "--user", "1001",
+        "-e", f"EXTRA_INDEX_URL={token_index.url_with_credentials()}",
+        "-v", f"{harness.FIXTURES / 'private_index'}:/tmp/src:ro",
+        python3_builder, "/usr/libexec/s2i/assemble",
+        check=False,
+    )  # fmt: skip
+    log = (result.stdout + result.stderr).decode()
+    assert result.returncode == 0, log
+    assert "WARNING EXTRA_INDEX_URL carries a password or token" in log
+    assert "--extra-index-url http://****@127.0.0.1" in log
+    assert token_index.token not in log
+    assert any(p.startswith("/files/s2i_private-1.0") for p in token_index.authorized)
 
 
 def test_assemble_warns_of_a_password_in_extra_index_url(python3_builder: str, index: harness.Index) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -159,3 +161,31 @@ def test_payload_passthrough_hands_over_the_raw_body(built: Build) -> None:
         assert reply.status_code == 200, reply.text
         assert reply.headers["Content-Type"] == "application/json"
         assert reply.json() == {"type": "bytes", "length": 19, "upper": "NOT JSON, JUST TEXT"}
+
+
+def test_tracing_reports_rest_and_grpc_spans_to_the_jaeger_agent(model_template_image: str) -> None:
+    """TRACING=1: seldon-core's Jaeger client (Flask-OpenTracing, grpcio-opentracing) sends its spans
+    over UDP, in Thrift, to JAEGER_AGENT_HOST:JAEGER_AGENT_PORT; a socket here plays the agent."""
+    agent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    agent.bind(("127.0.0.1", 0))
+    agent.settimeout(1)
+    env = {"TRACING": "1", "JAEGER_AGENT_HOST": "127.0.0.1", "JAEGER_AGENT_PORT": str(agent.getsockname()[1])}
+    wanted = {b"MyModel", b"/api/v1.0/predictions", b"/seldon.protos.Model/Predict"}
+    received = b""
+    with agent, harness.serve(model_template_image, env=env) as server:
+        reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1, 2, 3]]}})
+        assert reply.status_code == 200, reply.text
+        with grpc.insecure_channel(f"127.0.0.1:{server.grpc}") as channel:
+            grpc.channel_ready_future(channel).result(timeout=30)
+            request = prediction_pb2.SeldonMessage()
+            request.data.tensor.shape.extend([1, 3])
+            request.data.tensor.values.extend([1.0, 2.0, 3.0])
+            assert prediction_pb2_grpc.ModelStub(channel).Predict(request, timeout=10).data.tensor.values
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not all(w in received for w in wanted):
+            try:
+                received += agent.recv(65535)
+            except TimeoutError:
+                continue
+    assert received.startswith(b"\x82\x81\x01\temitBatch"), received[:40]  # Thrift compact emitBatch
+    assert {w for w in wanted if w not in received} == set(), received

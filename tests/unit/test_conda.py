@@ -3,13 +3,16 @@ run's activation, and the installer command lines the plan leads to."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from builders import assemble, conda, installers, run
+from builders import conda, installers, run
 from builders.errors import ConfigError
 from builders.layout import Layout
+from builders.manifest import Conda, Manifest
+from builders.plan import plan as make_plan
 
 LAYOUT = Layout()
 VALID = """\
@@ -114,13 +117,13 @@ def test_both_files_is_an_error(tmp_path: Path) -> None:
     for name in conda.FILES:
         (tmp_path / name).write_text(VALID)
     with pytest.raises(ConfigError, match=r"has both environment\.yml and environment\.yaml"):
-        assemble.plan(tmp_path)
+        make_plan(tmp_path)
 
 
 def test_plan_reads_the_file_up_front_and_orders_installs(tmp_path: Path) -> None:
     (tmp_path / "environment.yaml").write_text(VALID)
     (tmp_path / "requirements.txt").write_text("requests\n")
-    deps = assemble.plan(tmp_path)
+    deps = make_plan(tmp_path)
     assert deps.environment is not None and deps.environment.specs == ("libsndfile=1.2", "curl >=8")
     assert deps.found == ("requirements.txt", "environment.yaml")
     assert deps.order() == [
@@ -138,7 +141,6 @@ def test_plan_without_python_layers_the_prefix() -> None:
         python=Path("/opt/app-root/bin/python"),
         app_root=Path("/opt/app-root"),
     )
-    assert plan.manifest() == {"prefix": "/opt/app-root/conda", "app_environment": False}
 
 
 def test_plan_with_python_makes_the_conda_env_the_app_environment() -> None:
@@ -161,15 +163,15 @@ def test_plan_with_python_makes_the_conda_env_the_app_environment() -> None:
         "-r", "/opt/s2i/wrapper-requirements.txt",
     ]  # fmt: skip
     # and run serves from the conda environment
-    manifest = {"model_name": "M", "wrapper_service_type": "MODEL", "conda": plan.manifest()}
-    root = conda.app_root(manifest, LAYOUT.app_root)
+    recorded = Conda(str(plan.prefix), plan.app_environment)
+    manifest = Manifest("0", "M", "MODEL", "MODEL", False, False, False, conda=recorded)
+    root = conda.app_root(manifest.conda, LAYOUT.app_root)
     assert run.microservice_argv(manifest, {}, root)[0] == "/opt/app-root/conda/bin/seldon-core-microservice"
 
 
 def test_app_root_without_conda_or_when_layered() -> None:
-    assert conda.app_root({}, Path("/opt/app-root")) == Path("/opt/app-root")
-    assert conda.app_root({"conda": None}, Path("/opt/app-root")) == Path("/opt/app-root")
-    layered = {"conda": {"prefix": "/opt/app-root/conda", "app_environment": False}}
+    assert conda.app_root(None, Path("/opt/app-root")) == Path("/opt/app-root")
+    layered = Conda(prefix="/opt/app-root/conda", app_environment=False)
     assert conda.app_root(layered, Path("/opt/app-root")) == Path("/opt/app-root")
 
 
@@ -215,12 +217,8 @@ def test_no_prefix_changes_nothing() -> None:
 
 
 def test_run_activates_the_prefix_for_the_server() -> None:
-    manifest = {
-        "model_name": "M",
-        "wrapper_service_type": "MODEL",
-        "payload_passthrough": False,
-        "conda": {"prefix": "/opt/app-root/conda", "app_environment": False},
-    }
+    layered = Conda(prefix="/opt/app-root/conda", app_environment=False)
+    manifest = Manifest("0", "M", "MODEL", "MODEL", False, False, False, conda=layered)
     child = run.child_environment(manifest, {"PATH": "/opt/app-root/bin:/usr/bin"})
     assert child == {
         "PATH": "/opt/app-root/conda/bin:/opt/app-root/bin:/usr/bin",
@@ -228,4 +226,4 @@ def test_run_activates_the_prefix_for_the_server() -> None:
         "CONDA_PREFIX": "/opt/app-root/conda",
         "PAYLOAD_PASSTHROUGH": "false",
     }
-    assert "CONDA_PREFIX" not in run.child_environment({**manifest, "conda": None}, {})
+    assert "CONDA_PREFIX" not in run.child_environment(replace(manifest, conda=None), {})

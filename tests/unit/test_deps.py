@@ -1,4 +1,4 @@
-"""builders.deps and assemble.plan: pure functions over files and installer output."""
+"""builders.deps and builders.plan: pure functions over files and installer output."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from builders import assemble, deps, incremental
+from builders import deps, incremental
 from builders.config import BuildConfig
 from builders.errors import ConfigError
 from builders.layout import Layout
+from builders.plan import plan as make_plan
 
 WRAPPER = """\
 # Added to every dependency install.
@@ -55,35 +56,6 @@ def test_uses_hashes(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text("six==1.17.0 \\\n  --hash=sha256:abc\n")
     assert not deps.uses_hashes([tmp_path / "a.txt", tmp_path / "missing.txt"])
     assert deps.uses_hashes([tmp_path / "a.txt", tmp_path / "b.txt"])
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("[global]\nextra-index-url = https://u:p@a/simple\n  https://b/simple\ntrusted-host = a b\n",
-         deps.PipConf(None, ("https://u:p@a/simple", "https://b/simple"), ("a", "b"))),
-        ("[global]\nindex_url = https://x/simple\n[install]\nextra_index_url = https://y/simple\n",
-         deps.PipConf("https://x/simple", ("https://y/simple",), ())),
-        ("[global]\nindex-url = https://x/simple\n[install]\nindex-url = https://z/simple\n",
-         deps.PipConf("https://z/simple", (), ())),
-        ("[global]\ntimeout = 60\n", deps.PipConf()),
-    ],
-)  # fmt: skip
-def test_parse_pip_conf(text: str, expected: deps.PipConf) -> None:
-    assert deps.parse_pip_conf(text) == expected
-
-
-def test_netrc_passwords(tmp_path: Path) -> None:
-    (tmp_path / "netrc").write_text(
-        "machine 127.0.0.1 login builder password s3cr3t\nmachine other\n  login x\n  password y%2F\n"
-    )
-    assert sorted(deps.netrc_passwords(tmp_path / "netrc")) == ["s3cr3t", "y%2F"]
-    assert deps.netrc_passwords(tmp_path / "absent") == []
-
-
-def test_redactions() -> None:
-    urls = ["http://u:p%40ss@h/simple", "https://h/simple", "https://tokenonly@h/simple", "not a url"]
-    assert deps.redactions(urls) == ["p%40ss", "p@ss"]
 
 
 def test_conflict_names_both_sides() -> None:
@@ -133,7 +105,7 @@ def test_changes_against_the_builder_environment() -> None:
     ]
 
 
-# --- assemble.plan ---------------------------------------------------------------------------------
+# --- plan.plan -------------------------------------------------------------------------------------
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -144,7 +116,7 @@ def write(root: Path, files: dict[str, str]) -> Path:
 
 
 def test_plan_requirements_in_alone_is_compiled(tmp_path: Path) -> None:
-    plan = assemble.plan(write(tmp_path, {"requirements.in": "tabulate\n"}))
+    plan = make_plan(write(tmp_path, {"requirements.in": "tabulate\n"}))
     assert plan.requirements == "requirements.in" and plan.compile
     assert plan.order() == ["requirements.in (compiled to pinned requirements first)"]
 
@@ -161,7 +133,7 @@ def test_plan_names_every_file_and_the_order(tmp_path: Path) -> None:
             "pyproject.toml": "[build-system]\nrequires = ['setuptools']\n",
         },
     )
-    plan = assemble.plan(source)
+    plan = make_plan(source)
     assert plan.found == ("requirements.txt", "requirements.in", "setup.py", "pyproject.toml")
     assert plan.order() == [
         "requirements.txt (with reqs/base.txt, constraints.txt; hash-checking mode)",
@@ -188,7 +160,7 @@ def test_fingerprint_follows_included_files(tmp_path: Path) -> None:
 
 def test_plan_refuses_a_missing_include(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"includes reqs/absent\.txt \(with -r or -c\)"):
-        assemble.plan(write(tmp_path, {"requirements.txt": "-r reqs/absent.txt\n"}))
+        make_plan(write(tmp_path, {"requirements.txt": "-r reqs/absent.txt\n"}))
 
 
 def test_wrapper_pins_skip_what_is_not_a_requirement() -> None:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from builders import assemble, deps, incremental, locks, sbom
+from builders import deps, incremental, locks, sbom
 from builders.config import BuildConfig
 from builders.errors import ConfigError, LockConflict, StaleLock
 from builders.layout import Layout
+from builders.plan import plan as make_plan
 
 PYPROJECT = '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["six"]\n'
 CONDA = "channels: [local]\ndependencies: [python]\n"
@@ -42,14 +43,13 @@ def test_contradicting_dependency_files_are_refused(
     tmp_path: Path, files: dict[str, str], message: str
 ) -> None:
     with pytest.raises(ConfigError, match=message) as caught:
-        assemble.plan(folder(tmp_path, files))
+        make_plan(folder(tmp_path, files))
     assert caught.value.tip
 
 
 def test_a_lock_wins_over_requirements_and_says_so(tmp_path: Path) -> None:
-    plan = assemble.plan(
-        folder(tmp_path, {"uv.lock": "", "pyproject.toml": PYPROJECT, "requirements.txt": "six\n"})
-    )
+    files = {"uv.lock": "", "pyproject.toml": PYPROJECT, "requirements.txt": "six\n"}
+    plan = make_plan(folder(tmp_path, files))
     assert plan.found == ("requirements.txt", "pyproject.toml", "uv.lock")
     assert plan.lock == locks.Lock("uv.lock", "pyproject.toml", "uv lock")
     assert plan.requirements is None and plan.project is None
@@ -71,7 +71,7 @@ def test_a_lock_wins_over_requirements_and_says_so(tmp_path: Path) -> None:
 def test_whether_the_project_is_installed_follows_its_own_settings(
     tmp_path: Path, lock: str, pyproject: str, installed: bool
 ) -> None:
-    plan = assemble.plan(folder(tmp_path, {lock: "", "pyproject.toml": pyproject}))
+    plan = make_plan(folder(tmp_path, {lock: "", "pyproject.toml": pyproject}))
     assert (plan.project == "pyproject.toml") is installed
     assert plan.order()[0] == f"{lock} (exactly the locked versions; hash-checking mode)"
 
@@ -152,9 +152,13 @@ def test_sbom_lists_every_distribution_with_its_purl_and_dependencies(tmp_path: 
     assert len(document["components"]) == count
     purls = {c["purl"] for c in document["components"]}
     assert f"pkg:pypi/packaging@{metadata.version('packaging')}" in purls
-    assert f"pkg:pypi/seldon-core@{metadata.version('seldon-core')}" in purls
+    seldon = next(c for c in document["components"] if c["name"] == "seldon-core")
+    assert seldon["version"] == metadata.version("seldon-core")  # 1.18.2+s2i: purl `1.18.2%2Bs2i`
+    assert (
+        seldon["purl"] == seldon["bom-ref"] == "pkg:pypi/seldon-core@" + seldon["version"].replace("+", "%2B")
+    )
     graph = {d["ref"]: d.get("dependsOn", []) for d in document["dependencies"]}
-    assert f"pkg:pypi/numpy@{metadata.version('numpy')}" in graph["pkg:pypi/seldon-core@1.18.2"]
+    assert f"pkg:pypi/numpy@{metadata.version('numpy')}" in graph[seldon["bom-ref"]]
 
 
 @pytest.mark.parametrize("name", locks.FILES)

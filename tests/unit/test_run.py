@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from builders import run
 from builders.errors import ConfigError
+from builders.manifest import Manifest
 
-MANIFEST = {"model_name": "MyModel", "wrapper_service_type": "MODEL", "payload_passthrough": False}
+MANIFEST = Manifest(
+    "0.1.0", "MyModel", "MODEL", "MODEL", payload_passthrough=False, persistence=False, score_adapter=False
+)
 
 
 def test_defaults() -> None:
@@ -25,12 +29,7 @@ def test_ports_from_environment_and_legacy_persistence() -> None:
         "PREDICTIVE_UNIT_GRPC_SERVICE_PORT": '"8500"',
         "PREDICTIVE_UNIT_METRICS_SERVICE_PORT": "",
     }
-    manifest = {
-        **MANIFEST,
-        "model_name": "pkg.mod.Router",
-        "wrapper_service_type": "ROUTER",
-        "persistence": True,
-    }
+    manifest = replace(MANIFEST, model_name="pkg.mod.Router", wrapper_service_type="ROUTER", persistence=True)
     assert run.microservice_argv(manifest, env, Path("/app")) == [
         "/app/bin/seldon-core-microservice", "pkg.mod.Router", "--service-type", "ROUTER",
         "--http-port", "8000", "--grpc-port", "8500", "--metrics-port", "6000", "--persistence", "1",
@@ -48,14 +47,14 @@ def test_bad_port_is_named() -> None:
 )
 def test_payload_passthrough(built: bool, runtime: str | None, expected: str) -> None:
     env = {"GUNICORN_WORKERS": "3"} | ({"PAYLOAD_PASSTHROUGH": runtime} if runtime is not None else {})
-    child = run.child_environment({**MANIFEST, "payload_passthrough": built}, env)
+    child = run.child_environment(replace(MANIFEST, payload_passthrough=built), env)
     assert child["PAYLOAD_PASSTHROUGH"] == expected
     assert child["GUNICORN_WORKERS"] == "3"  # wrapper variables pass through untouched
 
 
 def test_score_only_outlier_detector_is_served_through_the_adapter() -> None:
-    manifest = {**MANIFEST, "model_name": "pkg.Detector", "wrapper_service_type": "OUTLIER_DETECTOR"}
-    adapted = {**manifest, "score_adapter": True}
+    manifest = replace(MANIFEST, model_name="pkg.Detector", wrapper_service_type="OUTLIER_DETECTOR")
+    adapted = replace(manifest, score_adapter=True)
     assert run.microservice_argv(adapted, {}, Path("/app"))[1] == "seldon_s2i_outlier.ScoreOutlierDetector"
     assert run.microservice_argv(manifest, {}, Path("/app"))[1] == "pkg.Detector"
     child = run.child_environment(adapted, {"PYTHONPATH": "/extra"}, shim_dir=Path("/shim"))

@@ -1,0 +1,63 @@
+"""The Docker CLI calls the build command makes, each a small function over `builders.proc`.
+
+Data moves as streams: the upload is written into `docker cp -`'s stdin, artifacts come out of
+`docker cp CONTAINER:PATH -` into a file. Removing a container never raises: a cleanup failure is
+logged and never hides the error that got us there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from builders import log, proc
+from builders.errors import BuilderError
+
+
+@dataclass(frozen=True)
+class Docker:
+    command: str = "docker"
+
+    def inspect(self, image: str) -> dict[str, Any] | None:
+        try:
+            raw = proc.output([self.command, "image", "inspect", image])
+        except BuilderError:
+            return None
+        data: list[dict[str, Any]] = json.loads(raw)
+        return data[0]
+
+    def create(self, options: Sequence[str], command: Sequence[str]) -> str:
+        return proc.output([self.command, "create", *options, *command]).strip()
+
+    def upload(self, container: str, destination: str, write: Callable[[IO[bytes]], None]) -> None:
+        """Unpack the tar stream that `write` produces at `destination` in the container."""
+        proc.feed([self.command, "cp", "-", f"{container}:{destination}"], write)
+
+    def download(self, container: str, path: str, target: IO[bytes]) -> None:
+        """Copy `path` out of the container into `target`, as a tar stream holding that file."""
+        proc.to_file([self.command, "cp", f"{container}:{path}", "-"], target)
+
+    def start(self, container: str, *, show_output: bool) -> int:
+        """Start the container attached, streaming its output to the log; return its exit status."""
+        try:
+            if show_output:
+                proc.run([self.command, "start", "--attach", container], indent=False, echo=False)
+            else:
+                proc.run([self.command, "start", "--attach", container], quiet=True)
+        except BuilderError:
+            pass  # the status below is what counts; the container already said why
+        return int(proc.output([self.command, "wait", container]).strip() or "1")
+
+    def commit(self, container: str, image: str, changes: Sequence[str]) -> None:
+        argv = [self.command, "commit"]
+        for change in changes:
+            argv += ["--change", change]
+        proc.output([*argv, container, image])
+
+    def remove(self, container: str) -> None:
+        try:
+            proc.output([self.command, "rm", "--force", "--volumes", container])
+        except BuilderError as exc:
+            log.warning(f"could not remove container {container}: {exc.what}")

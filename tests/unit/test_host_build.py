@@ -1,0 +1,111 @@
+"""The host-side build command: upload stream, arguments, the in-place decision, credentials in
+build variables (the Docker parts are in tests/docker)."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from builders.errors import ConfigError
+from builders.host import build as dockerbuild
+from builders.host import secrets, upload
+from builders.host.docker import Docker
+
+
+def test_upload_stream_is_owned_by_1001_skips_git_and_carries_the_artifacts(tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    (source / ".git").mkdir(parents=True)
+    (source / ".git" / "HEAD").write_text("ref")
+    (source / ".s2i").mkdir()
+    (source / ".s2i" / "environment").write_text("MODEL_NAME=M\n")
+    (source / "M.py").write_text("class M: ...\n")
+    artifacts = b"the previous image's save-artifacts stream"
+    wrapped = tmp_path / "copied-out.tar"  # what `docker cp CONTAINER:FILE -` writes: a tar of one file
+    with tarfile.open(wrapped, mode="w") as tar:
+        info = tarfile.TarInfo("s2i-artifacts.tar")
+        info.size = len(artifacts)
+        tar.addfile(info, io.BytesIO(artifacts))
+    stream = io.BytesIO()
+    upload.write(stream, source, wrapped)
+    stream.seek(0)
+    with tarfile.open(fileobj=stream) as tar:
+        members = {m.name: m for m in tar.getmembers()}
+        assert tar.extractfile("s2i-artifacts.tar").read() == artifacts  # type: ignore[union-attr]
+    assert sorted(members) == ["s2i-artifacts.tar", "src", "src/.s2i", "src/.s2i/environment", "src/M.py"]
+    assert {(m.uid, m.gid) for m in members.values()} == {(1001, 0)}
+    assert members["src/M.py"].mode & 0o060 == 0o060
+
+
+def test_builder_labels_name_scripts_and_destination() -> None:
+    labels = {
+        dockerbuild.SCRIPTS_LABEL: "image:///usr/libexec/s2i",
+        dockerbuild.DESTINATION_LABEL: "/in/",
+    }
+    builder = dockerbuild.Builder.of({"Config": {"Labels": labels}})
+    assert (builder.scripts, builder.destination) == ("/usr/libexec/s2i", "/in")
+    assert builder.artifacts_file == "/in/s2i-artifacts.tar"
+    plain = dockerbuild.Builder.of({"Config": {"Labels": None}})
+    assert (plain.scripts, plain.destination) == ("/usr/libexec/s2i", "/tmp")
+    with pytest.raises(ConfigError, match="is not an image:// URL"):
+        dockerbuild.Builder.of({"Config": {"Labels": {dockerbuild.SCRIPTS_LABEL: "https://x/s2i"}}})
+
+
+def test_parse_arguments(tmp_path: Path) -> None:
+    assert dockerbuild.parse_env_args(["A=1", "B=x=y", "C="]) == (("A", "1"), ("B", "x=y"), ("C", ""))
+    assert dockerbuild.parse_injections([f"{tmp_path}:/whl"]) == ((tmp_path, "/whl"),)
+    with pytest.raises(ConfigError, match="not KEY=VALUE"):
+        dockerbuild.parse_env_args(["MODEL_NAME"])
+    with pytest.raises(ConfigError, match="is not a folder"):
+        dockerbuild.parse_injections([f"{tmp_path}/missing:/whl"])
+    with pytest.raises(ConfigError, match="HOST_DIR:/absolute/destination"):
+        dockerbuild.parse_injections([f"{tmp_path}:whl"])
+
+
+def _image(image_id: str, env: list[str], layers: int, builder_id: str = "") -> dict[str, object]:
+    labels = {dockerbuild.BUILDER_ID_LABEL: builder_id} if builder_id else {}
+    return {
+        "Id": image_id,
+        "Config": {"Env": env, "Labels": labels},
+        "RootFS": {"Layers": [f"sha256:{n}" for n in range(layers)]},
+    }
+
+
+def test_in_place_rebuild_only_on_the_same_builder_and_environment() -> None:
+    builder = _image("sha256:b", ["PATH=/bin", "HOME=/opt/app-root/src"], layers=5)
+    env = {"MODEL_NAME": "MyModel"}
+    same = _image("sha256:p", ["PATH=/bin", "HOME=/opt/app-root/src", "MODEL_NAME=MyModel"], 6, "sha256:b")
+    assert dockerbuild.why_not_in_place(same, builder, env) is None
+    other_builder = {**same, "Config": {**same["Config"], "Labels": {}}}  # type: ignore[dict-item]
+    assert "another builder" in str(dockerbuild.why_not_in_place(other_builder, builder, env))
+    assert "environment" in str(dockerbuild.why_not_in_place(same, builder, {**env, "FOO": "1"}))
+    deep = _image("sha256:p", same["Config"]["Env"], 5 + dockerbuild.MAX_STACKED_LAYERS, "sha256:b")  # type: ignore[index]
+    assert "stacked" in str(dockerbuild.why_not_in_place(deep, builder, env))
+
+
+def test_secrets_folder_merges_the_users_netrc_and_is_private(tmp_path: Path) -> None:
+    mine, folder = tmp_path / "mine", tmp_path / "folder"
+    mine.mkdir()
+    folder.mkdir()
+    (mine / ".netrc").write_text("machine other login u password p")
+    (mine / "pip.conf").write_text("[global]\n")
+    injections = ((mine, "/opt/s2i/secrets/"), (tmp_path, "/whl"))
+    merged = secrets.folder(injections, folder, "machine h login a password b\n")
+    assert merged == ((tmp_path, "/whl"), (folder, "/opt/s2i/secrets"))
+    assert (
+        folder / "netrc"
+    ).read_text() == "machine other login u password p\nmachine h login a password b\n"
+    assert (folder / "pip.conf").is_file()
+    assert folder.stat().st_mode & 0o777 == 0o700  # run as root, as here and in CI
+    assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o600}
+    assert {(p.stat().st_uid, p.stat().st_gid) for p in folder.iterdir()} == {(1001, 0)}
+
+
+def test_a_cleanup_failure_is_logged_and_never_raised(capsys: pytest.CaptureFixture[str]) -> None:
+    """`docker rm` failing in a `finally` must not replace the error that got us there."""
+    Docker(command="false").remove("abc123")  # `false` exits 1, as a daemon that went away would
+    assert "WARNING could not remove container abc123: `false rm --force --volumes abc123` exited" in (
+        capsys.readouterr().err
+    )

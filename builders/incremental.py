@@ -20,7 +20,7 @@ import sysconfig
 import tarfile
 from pathlib import Path
 
-from builders import __version__
+from builders import __version__, locks
 from builders.config import BuildConfig
 from builders.deps import includes
 from builders.layout import Layout
@@ -33,7 +33,7 @@ COMPLETE = "env-complete"  # marker: the stream holds the whole environment, not
 # Files whose content decides the installed set. If the folder is installed as a project, its whole
 # tree counts, since the package is built from it.
 DEPENDENCY_FILES = ("requirements.txt", "requirements.in", "setup.py", "setup.cfg", "pyproject.toml",
-                    "environment.yml", "environment.yaml")  # fmt: skip
+                    "environment.yml", "environment.yaml", *locks.FILES)  # fmt: skip
 
 
 def site_packages(app_root: Path) -> Path:

@@ -162,7 +162,7 @@ def record_installed(inputs: Inputs, layout: Layout, environ: Mapping[str, str])
         # No cache: uv would otherwise leave one in HOME (the app folder), and so in the image.
         no_cache = {**environ, "UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
         freeze = installers.freeze(inputs.cfg.installer, str(layout.uv), str(inputs.plan.python))
-        frozen = proc.run(freeze, env=no_cache, quiet=True)
+        frozen = proc.output(freeze, env=no_cache)
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
         log.detail(f"{len(frozen.splitlines())} packages installed")
     (layout.app_root / incremental.FINGERPRINT).write_text(inputs.fingerprint + "\n", encoding="utf-8")

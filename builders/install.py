@@ -48,7 +48,7 @@ class _Session:
         proc.run(installers.install(self.cfg.installer, uv, request), env=self.env, cwd=cwd)
 
     def freeze(self, python: Path) -> str:
-        return proc.run(installers.freeze("uv", str(self.layout.uv), str(python)), env=self.env, quiet=True)
+        return proc.output(installers.freeze("uv", str(self.layout.uv), str(python)), env=self.env)
 
     def wrapper(self) -> _Wrapper:
         return _Wrapper(self.layout, self.freeze(Path(self.base.python)))

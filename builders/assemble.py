@@ -25,6 +25,7 @@ from builders import (
     installers,
     log,
     proc,
+    sbom,
 )
 from builders import manifest as manifests
 from builders.errors import DependenciesChanged
@@ -54,6 +55,7 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
             install.install(inputs.cfg, inputs.plan, layout, environ, inputs.injected, Path(scratch))
     score_adapter = check_component(inputs, layout, environ)
     record_installed(inputs, layout, environ)
+    write_sbom(inputs, layout)
     write_manifest(inputs, layout, score_adapter)
     finish(inputs.cfg, layout)
 
@@ -160,10 +162,19 @@ def record_installed(inputs: Inputs, layout: Layout, environ: Mapping[str, str])
         # No cache: uv would otherwise leave one in HOME (the app folder), and so in the image.
         no_cache = {**environ, "UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
         freeze = installers.freeze(inputs.cfg.installer, str(layout.uv), str(inputs.plan.python))
-        frozen = proc.run(freeze, env=no_cache, quiet=True)
+        frozen = proc.output(freeze, env=no_cache)
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
         log.detail(f"{len(frozen.splitlines())} packages installed")
     (layout.app_root / incremental.FINGERPRINT).write_text(inputs.fingerprint + "\n", encoding="utf-8")
+
+
+def write_sbom(inputs: Inputs, layout: Layout) -> None:
+    """The SBOM (builders/sbom.py) of the environment the server runs in, wrapper included."""
+    target = layout.app_root / sbom.PATH.name
+    with log.step(f"Writing the SBOM (CycloneDX JSON) to {target}"):
+        app_env = inputs.plan.conda.app_root if inputs.plan.conda else layout.app_root
+        count = sbom.write([incremental.site_packages(app_env)], inputs.cfg.model_name, target)
+        log.detail(f"{count} components, the wrapper included; the image label {sbom.LABEL} names it")
 
 
 def write_manifest(inputs: Inputs, layout: Layout, score_adapter: bool) -> None:

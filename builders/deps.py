@@ -133,7 +133,7 @@ def locked_versions(text: str) -> dict[str, str]:
 @dataclass(frozen=True)
 class Conflict:
     user: str  # "numpy>=2 (requirements.txt line 1)"
-    wrapper: str  # "numpy<2 (seldon-core 1.18.2 is built against the numpy 1 API.)"
+    wrapper: str  # "numpy<3,>=2 (The images are tested with seldon-core 1.18.2 on numpy 2.)"
 
 
 def conflicts(

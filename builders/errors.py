@@ -98,3 +98,30 @@ class WrapperConflict(StepError):
             "and keep seldon-core 1.18.2 serving), or drop it and let the wrapper's version be used.",
         )
         self.sides = sides
+
+
+# --- lock files (builders/locks.py) ---------------------------------------------------------------
+
+
+class StaleLock(ConfigError):
+    """A lock file no longer matches the project file it was made from."""
+
+    def __init__(self, lock: str, project_file: str, fix: str, detail: str = "") -> None:
+        super().__init__(
+            f"{lock} is out of date: it no longer matches {project_file}"
+            + (f" ({detail})" if detail else ""),
+            f"Run `{fix}` in the project folder and commit the new {lock}; the build installs "
+            "exactly what the lock says, never a fresh resolution.",
+        )
+        self.lock = lock
+
+
+class LockConflict(WrapperConflict):
+    """A lock pins a package the wrapper needs at a version its pins exclude."""
+
+    def __init__(self, sides: list[tuple[str, str]], lock: str, fix: str, pins_file: str) -> None:
+        super().__init__(sides, "", pins_file)
+        self.tip = (
+            f"Change the requirement in the project file so that it allows the builder's version, "
+            f"run `{fix}`, and rebuild (the pins are in {pins_file} and keep seldon-core 1.18.2 serving)."
+        )

@@ -19,13 +19,11 @@ import shutil
 import sysconfig
 import tarfile
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from builders import __version__, envpack
+from builders import __version__, envpack, locks
+from builders.config import BuildConfig
+from builders.deps import includes
 from builders.layout import Layout
-
-if TYPE_CHECKING:  # save-artifacts needs neither: its start stays short (no `packaging` import)
-    from builders.config import BuildConfig
 
 FINGERPRINT = "s2i-deps.sha256"
 BASELINE = Path("/opt/s2i/baseline.json")  # what the builder image's app environment holds
@@ -36,7 +34,7 @@ COMPLETE = "env-complete"  # marker: the stream holds the whole environment, not
 # Files whose content decides the installed set. If the folder is installed as a project, its whole
 # tree counts, since the package is built from it.
 DEPENDENCY_FILES = ("requirements.txt", "requirements.in", "setup.py", "setup.cfg", "pyproject.toml",
-                    "environment.yml", "environment.yaml")  # fmt: skip
+                    "environment.yml", "environment.yaml", *locks.FILES)  # fmt: skip
 
 
 def site_packages(app_root: Path) -> Path:
@@ -48,8 +46,6 @@ def fingerprint(
     source: Path, cfg: BuildConfig, layout: Layout, whole_tree: bool, index_settings: str = ""
 ) -> str:
     """`index_settings`: what an injected pip.conf says about indexes (credentials left out)."""
-    from builders.deps import includes
-
     digest = hashlib.sha256()
 
     def feed(label: str, data: bytes) -> None:

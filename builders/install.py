@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from builders import bytecode, conda, config, deps, installers, log, proc
+from builders import bytecode, conda, config, deps, incremental, installers, locks, log, proc
 from builders.credentials import Injected
 from builders.errors import CommandError, StepError, WrapperConflict
 from builders.layout import Layout
@@ -48,7 +48,7 @@ class _Session:
         proc.run(installers.install(self.cfg.installer, uv, request), env=self.env, cwd=cwd)
 
     def freeze(self, python: Path) -> str:
-        return proc.run(installers.freeze("uv", str(self.layout.uv), str(python)), env=self.env, quiet=True)
+        return proc.output(installers.freeze("uv", str(self.layout.uv), str(python)), env=self.env)
 
     def wrapper(self) -> _Wrapper:
         return _Wrapper(self.layout, self.freeze(Path(self.base.python)))
@@ -67,6 +67,8 @@ def install(
     if plan.environment and plan.conda:
         # first: with a pinned python, the interpreter everything else goes into comes from here
         _install_conda(session, plan.environment, plan.conda)
+    if plan.lock:  # a lock file decides the installed set (builders/locks.py)
+        _install_lock(session, plan.lock)
     if plan.requirements:
         _install_requirements(session, plan)
     if plan.project:
@@ -147,6 +149,34 @@ def _install_requirements(session: _Session, plan: Plan) -> None:
         else:
             request = replace(base, requirement_files=(*base.requirement_files, str(user_file)))
         with wrapper.check(user_requirements):
+            session.install(request)
+
+
+def _install_lock(session: _Session, lock: locks.Lock) -> None:
+    """Check the lock and export it (no download), check it against the wrapper, then install exactly
+    the locked set in hash-checking mode; the wrapper's packages the lock does not name stay as they are."""
+    cfg, layout, base = session.cfg, session.layout, session.base
+    wrapper = session.wrapper()
+    against = f" against {lock.checked_against}" if lock.checked_against else ""
+    with log.step(f"Checking {lock.file}{against}"):
+        locked = locks.export(lock, layout.app_dir, str(layout.uv), base.python, session.env, session.scratch)
+        environment = [incremental.site_packages(layout.app_root)]
+        locks.check_wrapper(lock, locked, wrapper.pins, wrapper.pins_file, environment)
+        where = ", ".join(locked.indexes) or "no index (direct URLs)"
+        log.detail(f"{lock.file} is current: {len(locked.versions)} packages locked, from {where}")
+    with log.step(f"Installing {lock.file} with {cfg.installer} (hash-checking mode)"):
+        held = session.scratch / "wrapper-held.txt"
+        held.write_text("".join(f"{pin}\n" for pin in locks.held(wrapper.installed, wrapper.pins, locked)))
+        index_url, extras = locks.indexes(locked.indexes, base.index_url, base.extra_index_urls)
+        request = replace(
+            base,
+            requirement_files=(str(locked.requirements),),
+            constraint_files=(str(held),),  # the lock decides versions: /whl's pins do not apply
+            index_url=index_url,
+            extra_index_urls=extras,
+            require_hashes=True,
+        )
+        with wrapper.check([]):
             session.install(request)
 
 

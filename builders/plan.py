@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from builders import conda, deps
+from builders import conda, deps, locks
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
 
@@ -36,6 +36,7 @@ class Plan:
     includes: tuple[str, ...] = ()  # files the requirements file pulls in with -r/-c
     hashes: bool = False  # --hash lines: hash-checking mode
     notes: tuple[str, ...] = ()
+    lock: locks.Lock | None = None  # a lock file decides the installed set (builders/locks.py)
 
     @property
     def compile(self) -> bool:
@@ -47,11 +48,11 @@ class Plan:
 
     @property
     def installs_anything(self) -> bool:
-        return bool(self.requirements or self.project or self.environment)
+        return bool(self.requirements or self.project or self.environment or self.lock)
 
     def order(self) -> list[str]:
         """What is installed, in order: conda packages, the pip section, requirements, project."""
-        steps = []
+        steps = [self.lock.title] if self.lock else []
         if self.requirements:
             detail = [f"with {', '.join(self.includes)}"] if self.includes else []
             if self.compile:
@@ -78,7 +79,7 @@ class Plan:
 
 def plan(source: Path, layout: Layout = IMAGE) -> Plan:
     """Decide what to install. Raises ConfigError for what can be seen to be wrong without a download."""
-    names = (*REQUIREMENTS, *PROJECT, *conda.FILES)
+    names = (*REQUIREMENTS, *PROJECT, *conda.FILES, *locks.FILES)
     found = tuple(n for n in names if (source / n).is_file())
     conda_file = conda.find(source)
     environment = conda.read(source, conda_file) if conda_file else None
@@ -91,7 +92,7 @@ def plan(source: Path, layout: Layout = IMAGE) -> Plan:
             "it is (recompile it to change what gets installed)"
         )
     included = _includes(source, requirements)
-    return Plan(
+    without_lock = Plan(
         found=found,
         requirements=requirements,
         project=project,
@@ -104,6 +105,20 @@ def plan(source: Path, layout: Layout = IMAGE) -> Plan:
         hashes=requirements == "requirements.txt"
         and deps.uses_hashes([source / "requirements.txt", *included]),
         notes=tuple(notes),
+    )
+    # a lock wins over the files above, or the files contradict each other (builders/locks.py)
+    environment_file = environment.filename if environment else None
+    decided = locks.decide(source, found, environment_file, project)
+    if decided is None:
+        return without_lock
+    return replace(
+        without_lock,
+        lock=decided.lock,
+        requirements=None,
+        includes=(),
+        hashes=False,
+        project=decided.project,
+        skipped=without_lock.skipped + decided.skipped,
     )
 
 

@@ -60,9 +60,12 @@ def run(
     return "\n".join(collected)
 
 
-def output(argv: Sequence[str], *, tip: str = "") -> str:
-    """Run argv quietly; return its stdout (small outputs: an ID, a JSON document)."""
-    completed = subprocess.run(list(argv), capture_output=True, check=False)
+def output(argv: Sequence[str], *, env: Mapping[str, str] | None = None, tip: str = "") -> str:
+    """Run argv quietly; return its stdout alone (small outputs: an ID, a JSON document, a freeze;
+    what the command says on stderr, such as uv's "Using Python ... environment", stays out)."""
+    completed = subprocess.run(
+        list(argv), env=dict(env) if env is not None else None, capture_output=True, check=False
+    )
     _check(argv, completed.returncode, completed.stderr, tip)
     return completed.stdout.decode(errors="replace")
 

@@ -24,6 +24,9 @@ The source folder holds:
   requirements.txt      optional: pip requirements (-r/-c includes and
                         --hash lines work); or requirements.in, compiled at build time
   setup.py / pyproject.toml   optional: the folder as a package, installed after requirements.txt
+  uv.lock, poetry.lock, Pipfile.lock or pylock.toml
+                        optional: the lock decides what is installed, exactly and hash-checked
+                        (see Lock files below)
   environment.yml       optional (or environment.yaml): conda packages from its `channels`,
                         installed first into /opt/app-root/conda (on PATH, LD_LIBRARY_PATH,
                         CONDA_PREFIX at run time), then its `pip:` section
@@ -48,6 +51,20 @@ Local wheels: `s2i build -i ./wheels:/whl ...` installs wheels found there befor
 Index credentials: `s2i build -i ./secrets:/opt/s2i/secrets ...` with a netrc file or a pip.conf
 in ./secrets; they are used in place and stay out of the image (a password in EXTRA_INDEX_URL
 would stay in the image configuration). Installed set: /opt/app-root/requirements.lock.
+
+Lock files: one lock decides the Python packages (its default dependencies, no dev groups):
+  uv.lock        checked with `uv export --locked` against pyproject.toml, offline
+  poetry.lock    Poetry 2 lock; content-hash checked against pyproject.toml; the main group
+  Pipfile.lock   _meta.hash checked against the Pipfile; the default section
+  pylock.toml    PEP 751; the packages for this Python, chosen with packaging.pylock
+  A stale lock fails before any download: "ERROR uv.lock is out of date: it no longer matches
+  pyproject.toml" and "TIP Run `uv lock` ..." (`poetry lock`, `pipenv lock`). requirements.txt
+  beside a lock is not installed (the log says so); two locks, a lock beside environment.yml, or a
+  Pipfile without Pipfile.lock fail naming the files. A locked version the wrapper's pins exclude
+  fails naming both sides. The lock's indexes are used, with credentials from /opt/s2i/secrets.
+
+SBOM: CycloneDX JSON of the application environment, wrapper included, at
+/opt/app-root/sbom.cdx.json (image label io.seldon.s2i.sbom).
 
 Runtime variables (docker run -e, or the SeldonDeployment):
   PREDICTIVE_UNIT_HTTP_SERVICE_PORT     REST port, default 9000

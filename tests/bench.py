@@ -31,9 +31,9 @@ from pathlib import Path
 
 from tests import harness
 
-# Tagged after the builder under test, so that benchmarks of two builders never share an image.
-RUN_TAG = re.sub(r"[^\w.-]", "-", harness.PYTHON3_BUILDER.rpartition(":")[2]) or "latest"
-BASELINE_BUILDER = f"s2i-bench-baseline-builder:{RUN_TAG}"
+# Tagged after the builder under test, so benchmarks of different builders on one engine never share an image.
+TAG = harness.PYTHON3_BUILDER.rsplit(":", 1)[-1]
+BASELINE_BUILDER = f"s2i-bench-baseline-builder:{TAG}"
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seldon-s2i-base:bookworm")
 STOCK = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1", "GRPC_WORKERS": "1", "GRPC_THREADS": "1"}
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "10"))
@@ -217,8 +217,9 @@ def code_edit(source: Path, label: str) -> None:
 
 
 def main() -> None:
+    load_before = os.getloadavg()[1]
     work = Path(tempfile.mkdtemp(prefix="s2i-bench-"))
-    ours_image, base_image = f"s2i-bench-iris:ours-{RUN_TAG}", f"s2i-bench-iris:baseline-{RUN_TAG}"
+    ours_image, base_image = f"s2i-bench-iris:ours-{TAG}", f"s2i-bench-iris:baseline-{TAG}"
     s2i = s2i_cli()
     notes = [f"s2i CLI: {s2i} ({s2i_version(s2i)})" if s2i else "s2i CLI: none on PATH and S2I unset, "
              "so only the project's own build command was measured"]  # fmt: skip
@@ -227,7 +228,6 @@ def main() -> None:
     notes.append(
         f"Docker daemon {docker_info('ServerVersion')}, default log driver {docker_info('LoggingDriver')}"
     )
-    notes.append(f"load average at the start: {load_average()}")
     try:
         log("building the baseline builder")
         build_baseline_builder(work)
@@ -341,8 +341,7 @@ def main() -> None:
             rows.append((label % "p99 latency" + " (ms)", f"{new['p99']:.1f}", f"{old['p99']:.1f}",
                          ratio(new["p99"], old["p99"])))  # fmt: skip
 
-        notes.append(f"load average at the end: {load_average()}")
-        report(rows, notes)
+        report(rows, notes, (load_before, os.getloadavg()[1]))
     finally:
         for image in (ours_image, base_image):
             harness.docker("rmi", "--force", image, check=False)
@@ -358,11 +357,10 @@ def docker_info(field: str) -> str:
     return harness.docker("info", "--format", "{{." + field + "}}").stdout.decode().strip()
 
 
-def load_average() -> str:
-    return " ".join(f"{n:.1f}" for n in os.getloadavg())
-
-
-def report(rows: list[tuple[str, str, str, str]], notes: list[str]) -> None:
+def report(rows: list[tuple[str, str, str, str]], notes: list[str], load: tuple[float, float]) -> None:
+    """`load`: the machine's 5-minute load average when the run started and ended. Other work on the
+    machine slows both sides of a row, but not equally (more workers suffer more): above the core
+    count, read the ratios with care."""
     today = datetime.date.today().isoformat()
     cores = os.cpu_count()
     lines = [
@@ -378,7 +376,8 @@ def report(rows: list[tuple[str, str, str, str]], notes: list[str]) -> None:
         "(tests/fixtures/baseline_builder/wrapper-lock-1.18.2.txt: gunicorn 20.1, numpy 1, protobuf 3);",
         "ours on the current stack (builders/wrapper-lock.txt), so sizes and the `new stack vs old pins`",
         "rows compare the stacks. Incremental rebuilds are compared with a cold build by the same tool;",
-        "the save-artifacts row compares the two log drivers. Ratios are ours / theirs.",
+        "the save-artifacts row compares the two log drivers. Ratios are ours / theirs. Load average",
+        f"(5 min) at start and end: {load[0]:.1f} and {load[1]:.1f}.",
         "",
         *[f"- {note}" for note in notes],
         "",

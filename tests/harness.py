@@ -262,10 +262,12 @@ class Index:
 
 @contextlib.contextmanager
 def private_index(
-    wheels: Sequence[Path], user: str | None = "builder", token: str | None = None
+    wheels: Sequence[Path] | Path, user: str | None = "builder", token: str | None = None
 ) -> Iterator[Index]:
     """Serve `wheels` as a simple index; every request without `user:token` gets 401. With `user=None`
-    the token alone is the credential: Basic auth of `token:`, what pip and uv send for `TOKEN@host`."""
+    the token alone is the credential: Basic auth of `token:`, what pip and uv send for `TOKEN@host`.
+    Given a folder, its wheels are listed anew on every request, so a test can publish a newer
+    release later."""
     import base64
     import hashlib
     import html
@@ -275,12 +277,15 @@ def private_index(
 
     token = token or f"tok{uuid.uuid4().hex}"
     expected = "Basic " + base64.b64encode(f"{user or token}:{token if user else ''}".encode()).decode()
-    by_project: dict[str, list[Path]] = {}
-    for wheel in wheels:
-        project = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
-        by_project.setdefault(project, []).append(wheel)
-    files = {w.name: w for w in wheels}
     index = Index("", user, token, [])
+
+    def published() -> tuple[dict[str, list[Path]], dict[str, Path]]:
+        listed = sorted(wheels.glob("*.whl")) if isinstance(wheels, Path) else list(wheels)
+        by_project: dict[str, list[Path]] = {}
+        for wheel in listed:
+            project = re.sub(r"[-_.]+", "-", wheel.name.split("-")[0]).lower()
+            by_project.setdefault(project, []).append(wheel)
+        return by_project, {w.name: w for w in listed}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
@@ -301,6 +306,7 @@ def private_index(
                 return
             if send_body:
                 index.authorized.append(self.path)
+            by_project, files = published()
             parts = [p for p in self.path.split("?")[0].split("/") if p]
             body: bytes | None = None
             kind = "text/html"

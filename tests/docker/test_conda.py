@@ -3,6 +3,7 @@ conda channel built at test time and served on 127.0.0.1 (public channels are no
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,6 +62,11 @@ def test_environment_yml_conda_packages_and_pip_section(
     # the dependency s2i-greeting comes along, from the package's own `depends`
     assert "+ s2i-greeting=1.0=0" in log and "+ s2i-hello=2.1=0" in log
     assert log.index("Installing the conda packages") < log.index("Installing the pip section")
+    # the summary counts the pip section too (it once said "changed 0 packages" here)
+    assert (
+        "---> The application changed 1 packages of the builder's environment:\n     + tabulate==0.9.0\n"
+        in log
+    )
     try:
         reply, tags = predict(image)
         assert reply == [[f"s2i-hello: {conda_channel.GREETING}"]]
@@ -69,6 +75,8 @@ def test_environment_yml_conda_packages_and_pip_section(
         lock = harness.docker("run", "--rm", image, "cat", "/opt/app-root/requirements.lock").stdout.decode()
         assert "tabulate==0.9.0" in lock.splitlines()
         assert "seldon-core==1.18.2+s2i" in lock.splitlines()  # the rebuilt wrapper, its pins held
+        sbom = json.loads(harness.docker("run", "--rm", image, "cat", "/opt/app-root/sbom.cdx.json").stdout)
+        assert "pkg:pypi/tabulate@0.9.0" in {c["purl"] for c in sbom["components"]}
         # the prefix belongs to the app user and group 0 (arbitrary UIDs), and no cache was left
         stat = harness.docker(
             "run", "--rm", image, "stat", "-c", "%u:%g %A", PREFIX, f"{PREFIX}/bin/s2i-hello"

@@ -12,6 +12,7 @@ import pytest
 from builders.errors import ConfigError
 from builders.host import build as dockerbuild
 from builders.host import secrets, upload
+from builders.host.docker import Docker
 
 
 def test_upload_stream_is_owned_by_1001_skips_git_and_carries_the_artifacts(tmp_path: Path) -> None:
@@ -100,3 +101,11 @@ def test_secrets_folder_merges_the_users_netrc_and_is_private(tmp_path: Path) ->
     assert folder.stat().st_mode & 0o777 == 0o700  # run as root, as here and in CI
     assert {p.stat().st_mode & 0o777 for p in folder.iterdir()} == {0o600}
     assert {(p.stat().st_uid, p.stat().st_gid) for p in folder.iterdir()} == {(1001, 0)}
+
+
+def test_a_cleanup_failure_is_logged_and_never_raised(capsys: pytest.CaptureFixture[str]) -> None:
+    """`docker rm` failing in a `finally` must not replace the error that got us there."""
+    Docker(command="false").remove("abc123")  # `false` exits 1, as a daemon that went away would
+    assert "WARNING could not remove container abc123: `false rm --force --volumes abc123` exited" in (
+        capsys.readouterr().err
+    )

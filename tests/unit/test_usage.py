@@ -20,6 +20,18 @@ def test_usage_names_the_build_command_every_variable_and_the_ports() -> None:
     assert "environment.yml" in text and "CONDA_PREFIX" in text
 
 
+def test_usage_names_every_lock_format_its_fix_and_the_sbom() -> None:
+    text = usage.text()
+    for lock, fix in (
+        ("uv.lock", "uv lock"),
+        ("poetry.lock", "poetry lock"),
+        ("Pipfile.lock", "pipenv lock"),
+    ):
+        assert lock in text and f"`{fix}`" in text
+    assert "pylock.toml" in text and "requirements.txt\n  beside a lock is not installed" in text
+    assert "/opt/app-root/sbom.cdx.json (image label io.seldon.s2i.sbom)" in text
+
+
 def test_usage_appends_the_notes_of_derived_images(tmp_path: Path) -> None:
     assert usage.text(tmp_path) == usage.text(tmp_path / "absent")
     (tmp_path / "b.txt").write_text("second note\n")

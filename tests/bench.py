@@ -199,12 +199,28 @@ def grpc_load(server: harness.Server, concurrency: int = 8) -> dict[str, float]:
     }
 
 
+def container_cpu_us(container: str) -> float:
+    """CPU time the container has used so far (cgroup v2 `cpu.stat`, or v1 `cpuacct.usage`), in µs."""
+    v2 = harness.docker("exec", container, "cat", "/sys/fs/cgroup/cpu.stat", check=False)
+    if v2.returncode == 0:
+        match = re.search(rb"usage_usec (\d+)", v2.stdout)
+        assert match, v2.stdout
+        return float(match[1])
+    v1 = harness.docker("exec", container, "cat", "/sys/fs/cgroup/cpuacct/cpuacct.usage")
+    return int(v1.stdout) / 1000
+
+
 def serving(
     image: str, env: dict[str, str] | None, load: Callable[[harness.Server], dict[str, float]]
 ) -> dict[str, float]:
+    """The load's figures, plus `cpu_us`: the server's CPU time per request (all its processes). On a
+    shared machine throughput follows whatever else runs; CPU per request barely does."""
     with harness.serve(image, env=env) as server:
         load(server)  # warm-up: imports, first connections
-        return load(server)
+        before = container_cpu_us(server.container)
+        result = load(server)
+        used = container_cpu_us(server.container) - before
+        return {**result, "cpu_us": used / (result["rps"] * LOAD_SECONDS)}
 
 
 def ratio(ours: float, theirs: float) -> str:
@@ -340,6 +356,8 @@ def main() -> None:
                          ratio(new["rps"], old["rps"])))  # fmt: skip
             rows.append((label % "p99 latency" + " (ms)", f"{new['p99']:.1f}", f"{old['p99']:.1f}",
                          ratio(new["p99"], old["p99"])))  # fmt: skip
+            rows.append((label % "server CPU per request" + " (µs)", f"{new['cpu_us']:.0f}",
+                         f"{old['cpu_us']:.0f}", ratio(new["cpu_us"], old["cpu_us"])))  # fmt: skip
 
         report(rows, notes, (load_before, os.getloadavg()[1]))
     finally:

@@ -13,13 +13,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from builders import conda, proc, sizing
+from builders import conda, proc, serving, sizing
 from builders.config import unquote
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
 
 # OUTLIER_DETECTOR classes with only `score` are served through this adapter (see its docstring).
 SHIM_DIR = Path(__file__).with_name("shim")
+# seldon-core-microservice's main(), with the metrics and the stop of builders/shim (see its docstring).
+SERVE_SHIM = "seldon_s2i_serve.py"
 SCORE_ADAPTER = "seldon_s2i_outlier.ScoreOutlierDetector"
 COMPONENT_VARIABLE = "SELDON_S2I_COMPONENT"
 
@@ -41,10 +43,13 @@ def read_manifest(layout: Layout = IMAGE) -> dict[str, Any]:
     return data
 
 
-def microservice_argv(manifest: Mapping[str, Any], environ: Mapping[str, str], app_root: Path) -> list[str]:
+def microservice_argv(
+    manifest: Mapping[str, Any], environ: Mapping[str, str], app_root: Path, shim_dir: Path = SHIM_DIR
+) -> list[str]:
     """The seldon-core-microservice command line. Pure: unit tests pin it exactly."""
     argv = [
-        str(app_root / "bin" / "seldon-core-microservice"),
+        str(app_root / "bin" / "python"),
+        str(shim_dir / SERVE_SHIM),
         SCORE_ADAPTER if manifest.get("score_adapter") else manifest["model_name"],
         "--service-type",
         manifest["wrapper_service_type"],
@@ -78,6 +83,7 @@ def child_environment(
 
 def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
     manifest = read_manifest(layout)
+    serving.check(environ)
     resources = sizing.detect()
     env, chosen = sizing.apply(child_environment(manifest, environ), resources)
     if chosen:

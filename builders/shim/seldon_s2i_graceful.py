@@ -85,8 +85,12 @@ def wait_then_stop_grpc(server: Any) -> None:
 
 
 def _stop_grpc() -> None:
-    if _grpc_parent is not None and _grpc_parent.is_alive() and _grpc_parent.pid:
+    if _grpc_parent is None or not _grpc_parent.pid:
+        return
+    try:
         os.kill(_grpc_parent.pid, signal.SIGTERM)
+    except ProcessLookupError:  # gone already (gunicorn's master reaps every child of this process)
+        pass
 
 
 def _run_grpc_parent(target: Callable[[], None]) -> None:
@@ -114,17 +118,24 @@ def start_servers(
             process = mp.Process(target=target, daemon=True)
             process.start()
             others.append(process)
+    main = os.getpid()
     try:
         target1()  # the REST gunicorn master, in this process; returns by SystemExit once stopped
     finally:
-        _stop_grpc()  # told already when this is a SIGTERM; not when REST failed to start
-        if _grpc_parent is not None:
-            _grpc_parent.join(seconds(GRACE_VARIABLE, DEFAULT_GRACE) + 5)
-            if _grpc_parent.is_alive():
-                _grpc_parent.kill()
-        for process in others:
-            process.terminate()
-            process.join(5)
+        if os.getpid() == main:  # gunicorn's forked workers leave through here too
+            _stop_children(others)
+
+
+def _stop_children(others: list[Any]) -> None:
+    _stop_grpc()  # told already when this is a SIGTERM; not when REST failed to start
+    if _grpc_parent is not None:
+        _grpc_parent.join(seconds(GRACE_VARIABLE, DEFAULT_GRACE) + 5)
+        if _grpc_parent.is_alive():
+            _grpc_parent.kill()
+            _grpc_parent.join()
+    for process in others:
+        process.terminate()
+        process.join(5)
 
 
 class GracefulArbiter(Arbiter):  # type: ignore[misc]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import shutil
 import sys
@@ -49,7 +50,8 @@ def use_graceful_stop(microservice: Any, wrapper: Any) -> None:
     class GracefulApplication(stock_application):  # type: ignore[misc,valid-type]
         def load_config(self) -> None:
             super().load_config()
-            self.cfg.set("graceful_timeout", graceful.seconds(graceful.GRACE_VARIABLE, graceful.DEFAULT_GRACE))
+            grace = graceful.seconds(graceful.GRACE_VARIABLE, graceful.DEFAULT_GRACE)
+            self.cfg.set("graceful_timeout", math.ceil(grace))  # gunicorn takes whole seconds
             self.cfg.set("worker_class", graceful.WORKER_CLASS)
 
         def run(self) -> None:

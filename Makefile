@@ -54,10 +54,17 @@ images: base-image ## build the builder images
 		--build-arg VERSION=$(VERSION) -t $(ONNX_IMAGE) .
 
 venv: $(VENV)/.installed ## the developer environment: tests, lint, the seldon-core client
-$(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt
+$(VENV)/.installed: pyproject.toml builders/wrapper-lock.txt builders/wrapper-requirements.txt \
+		builders/protoc-lock.txt builders/wrapperwheel.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==0.13.9
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt -e '.[dev]'
+	@# seldon-core (SeldonClient, the gRPC stubs) as the images have it: rebuilt by builders/wrapperwheel.py
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r builders/protoc-lock.txt
+	$(PY) -m pip download --quiet --no-deps --only-binary :all: --dest $(VENV)/wrapper seldon-core==1.18.2
+	$(PY) -I builders/wrapperwheel.py $(VENV)/wrapper/seldon_core-1.18.2-py3-none-any.whl \
+		builders/wrapper-requirements.txt $(VENV)/wrapper
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt --find-links $(VENV)/wrapper \
+		-e '.[dev]' 'seldon-core==1.18.2+s2i'
 	touch $@
 
 demo: images venv ## build templates/model-template-app, serve it, show a prediction
@@ -69,7 +76,8 @@ test: images venv ## unit and Docker tests
 
 bench: images venv ## measure builds and serving against a baseline; writes BENCHMARKS.md
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt -e '.[dev,bench]'
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt --find-links $(VENV)/wrapper \
+		-e '.[dev,bench]' 'seldon-core==1.18.2+s2i'
 	$(PY) -m tests.bench
 
 test-unit: venv
@@ -84,12 +92,17 @@ fmt: venv ## rewrite
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-lock: venv ## re-pin the wrapper environment of the builder images and the ngraph-onnx runtime
+lock: venv ## re-pin the wrapper environment, the protoc stage and the ngraph-onnx runtime
+	@# seldon-core itself is left out: the images install it rebuilt (builders/wrapperwheel.py), with
+	@# wrapper-requirements.txt as its requirements instead of its 2023 metadata pins.
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --no-annotate --custom-compile-command "make lock" \
-		builders/wrapper-requirements.txt <(echo pip) -o builders/wrapper-lock.txt
+		<(grep -iv '^seldon-core' builders/wrapper-requirements.txt) <(echo pip) -o builders/wrapper-lock.txt
+	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --no-annotate --custom-compile-command "make lock" \
+		-c builders/wrapper-lock.txt builders/protoc-requirements.txt -o builders/protoc-lock.txt
 	$(VENV)/bin/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-manylinux_2_28 \
 		--no-annotate --custom-compile-command "make lock" -c builders/wrapper-lock.txt \
-		builders/wrapper-requirements.txt builders/onnx-requirements.txt -o builders/onnx-lock.txt
+		<(grep -iv '^seldon-core' builders/wrapper-requirements.txt) builders/onnx-requirements.txt \
+		-o builders/onnx-lock.txt
 
 clean: ## remove the images this repository builds (the base image stays: it is slow to make)
 	-$(DOCKER) rmi $(ONNX_IMAGE) $(PYTHON_IMAGE) $(DEMO_IMAGE)

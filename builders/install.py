@@ -35,7 +35,9 @@ def install(
     conda_plan: conda.CondaPlan | None = None,
 ) -> None:
     constraints = []
-    find_links: list[str] = []
+    # The rebuilt seldon-core (builders/wrapperwheel.py): wherever an install resolves seldon-core anew
+    # (a conda Python), this is where `seldon-core==1.18.2` finds its 1.18.2+s2i.
+    find_links = [str(layout.wrapper_wheels)] if layout.wrapper_wheels.is_dir() else []
     pins = installers.wheel_pins(layout.wheels) if layout.wheels.is_dir() else []
     if pins:
         pinned = scratch / "wheel-pins.txt"

@@ -14,6 +14,7 @@ class Layout:
     app_root: Path = Path("/opt/app-root")  # the application virtualenv
     tools: Path = Path("/opt/s2i/tools")  # the builder's own environment (never shared)
     wrapper: Path = Path("/opt/s2i/wrapper-requirements.txt")  # keeps seldon-core working
+    wrapper_wheels: Path = Path("/opt/s2i/wheels")  # seldon-core rebuilt for the stack (wrapperwheel.py)
     conda: Path = Path("/opt/app-root/conda")  # environment.yml's prefix (fixed: needs no relocation)
     secrets: Path = Path("/opt/s2i/secrets")  # `s2i build -i ./secrets:/opt/s2i/secrets`: netrc, pip.conf
 

@@ -68,7 +68,6 @@ def make_iris_source(directory: Path) -> Path:
 def build_baseline_builder(directory: Path) -> None:
     context = directory / "baseline-context"
     shutil.copytree(harness.FIXTURES / "baseline_builder", context)
-    shutil.copy(harness.ROOT / "builders" / "wrapper-lock.txt", context / "wrapper-lock.txt")
     harness.docker("build", "--network", "host", "--build-arg", f"BASE_IMAGE={BASE_IMAGE}",
                    "-t", BASELINE_BUILDER, str(context))  # fmt: skip
 

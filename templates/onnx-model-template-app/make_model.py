@@ -1,8 +1,8 @@
 """Write model.onnx: a logistic regression over three features, built with onnx.helper.
 
-    pip install onnx==1.17.0 && python make_model.py
+    pip install onnx==1.23.2 && python make_model.py
 
-(onnx 1.17 is the last release that works with protobuf 3, which the seldon-core wrapper needs.)
+(onnx 1.23.2 is the release the tests use; any current one writes the same model.)
 probability = sigmoid(features @ W + b), for a batch of rows: input `features` float [N, 3],
 output `probability` float [N, 1].
 """

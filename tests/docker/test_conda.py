@@ -68,7 +68,7 @@ def test_environment_yml_conda_packages_and_pip_section(
         assert_activated(tags)
         lock = harness.docker("run", "--rm", image, "cat", "/opt/app-root/requirements.lock").stdout.decode()
         assert "tabulate==0.9.0" in lock.splitlines()
-        assert "seldon-core==1.18.2" in lock.splitlines()  # the wrapper pins held
+        assert "seldon-core==1.18.2+s2i" in lock.splitlines()  # the rebuilt wrapper, its pins held
         # the prefix belongs to the app user and group 0 (arbitrary UIDs), and no cache was left
         stat = harness.docker(
             "run", "--rm", image, "stat", "-c", "%u:%g %A", PREFIX, f"{PREFIX}/bin/s2i-hello"

@@ -95,7 +95,7 @@ def test_requirements_are_installed_and_locked(python3_builder: str) -> None:
     try:
         lock = harness.docker("run", "--rm", image, "cat", "/opt/app-root/requirements.lock").stdout.decode()
         assert "tabulate==0.9.0" in lock.splitlines()
-        assert "seldon-core==1.18.2" in lock.splitlines()
+        assert "seldon-core==1.18.2+s2i" in lock.splitlines()  # the rebuilt wrapper (wrapperwheel.py)
         with harness.serve(image) as server:
             reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1, 2]]}}).json()
             assert reply["meta"]["tags"] == {"tabulate": "0.9.0"}

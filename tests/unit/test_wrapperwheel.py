@@ -1,0 +1,124 @@
+"""seldon-core rebuilt for the current stack (builders/wrapperwheel.py): the pure parts pinned, and the
+real published wheel (which `make venv` downloads) rebuilt once with the grpcio-tools of the venv."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import zipfile
+from pathlib import Path, PurePosixPath
+
+import pytest
+from packaging.requirements import Requirement
+
+from builders import wrapperwheel
+
+ROOT = Path(__file__).resolve().parents[2]
+ORIGINAL = ROOT / ".venv" / "wrapper" / "seldon_core-1.18.2-py3-none-any.whl"
+REQUIREMENTS = ROOT / "builders" / "wrapper-requirements.txt"
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("seldon_core/proto/prediction.proto", "proto/prediction.proto"),
+        (
+            "seldon_core/proto/tensorflow/core/framework/tensor.proto",
+            "tensorflow/core/framework/tensor.proto",
+        ),
+    ],
+)
+def test_descriptor_names_are_the_ones_the_original_registered(path: str, name: str) -> None:
+    assert wrapperwheel.descriptor_name(PurePosixPath(path)) == PurePosixPath(name)
+
+
+def test_generated_imports_get_the_package_prefix() -> None:
+    packages = {
+        "proto": "seldon_core.proto",
+        "tensorflow.core.framework": "seldon_core.proto.tensorflow.core.framework",
+    }
+    source = (
+        "from google.protobuf import any_pb2 as any__pb2\n"
+        "from tensorflow.core.framework import tensor_pb2 as tensor__pb2\n"
+        "from proto import prediction_pb2 as proto_dot_prediction__pb2\n"
+    )
+    assert wrapperwheel.fix_imports(source, packages) == (
+        "from google.protobuf import any_pb2 as any__pb2\n"
+        "from seldon_core.proto.tensorflow.core.framework import tensor_pb2 as tensor__pb2\n"
+        "from seldon_core.proto import prediction_pb2 as proto_dot_prediction__pb2\n"
+    )
+
+
+def test_metadata_gets_the_new_version_and_requirements_and_keeps_extras() -> None:
+    original = (
+        "Metadata-Version: 2.1\nName: seldon-core\nVersion: 1.18.2\nRequires-Dist: numpy (<2.0.0)\n"
+        "Requires-Dist: tensorflow ; extra == 'all'\n\nlong description\n\nwith paragraphs\n"
+    )
+    assert wrapperwheel.metadata(original, ["numpy>=2,<3"]) == (
+        "Metadata-Version: 2.1\nName: seldon-core\nVersion: 1.18.2+s2i\n"
+        "Requires-Dist: tensorflow ; extra == 'all'\nRequires-Dist: numpy>=2,<3\n\n"
+        "long description\n\nwith paragraphs\n"
+    )
+
+
+def test_requirements_leave_out_seldon_core_and_comments() -> None:
+    text = "# why\nseldon-core==1.18.2\nnumpy>=2,<3  # inline\n\nflask>=3.1,<4\n"
+    assert wrapperwheel.requirements(text) == ["numpy>=2,<3", "flask>=3.1,<4"]
+
+
+def test_the_published_wheel_is_refused_when_it_differs(tmp_path: Path) -> None:
+    fake = tmp_path / "seldon_core-1.18.2-py3-none-any.whl"
+    fake.write_bytes(b"not the published wheel")
+    with pytest.raises(SystemExit, match="not the published"):
+        wrapperwheel.rebuild(fake, REQUIREMENTS, tmp_path / "out")
+
+
+def test_the_real_wheel_rebuilt(tmp_path: Path) -> None:
+    assert ORIGINAL.is_file(), f"{ORIGINAL} is downloaded by `make venv`"
+    wheel = wrapperwheel.rebuild(ORIGINAL, REQUIREMENTS, tmp_path)
+    assert wheel.name == "seldon_core-1.18.2+s2i-py3-none-any.whl"
+    with zipfile.ZipFile(wheel) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    info = "seldon_core-1.18.2+s2i.dist-info"
+    metadata = files[f"{info}/METADATA"].decode()
+    declared = [
+        str(Requirement(line.split(":", 1)[1]))
+        for line in metadata.splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    ]
+    assert declared == [str(Requirement(r)) for r in wrapperwheel.requirements(REQUIREMENTS.read_text())]
+    assert "numpy<2" not in metadata.replace(" ", "") and "protobuf<4" not in metadata.replace(" ", "")
+    # every generated module regenerated: new-style gencode with the runtime check, prefixed imports
+    generated = [name for name in files if name.endswith(("_pb2.py", "_pb2_grpc.py"))]
+    assert len(generated) == 6
+    for name in generated:
+        text = files[name].decode()
+        assert "from tensorflow." not in text and "from proto import" not in text, name
+        if name.endswith("_pb2.py"):
+            assert "ValidateProtobufRuntimeVersion" in text, name
+    # RECORD lists every other file with its real hash
+    rows = list(csv.reader(io.StringIO(files[f"{info}/RECORD"].decode())))
+    assert {row[0] for row in rows} == set(files)
+    for path, digest, _ in rows:
+        if digest:
+            expected = base64.urlsafe_b64encode(hashlib.sha256(files[path]).digest()).rstrip(b"=").decode()
+            assert digest == f"sha256={expected}", path
+    # the same inputs make the same wheel
+    again = wrapperwheel.rebuild(ORIGINAL, REQUIREMENTS, tmp_path / "again")
+    assert again.read_bytes() == wheel.read_bytes()
+
+
+def test_the_venv_runs_the_rebuilt_protobuf_modules() -> None:
+    """`make venv` installs the rebuilt wheel: its messages work with the protobuf installed here."""
+    from importlib import metadata
+
+    from seldon_core.proto import prediction_pb2
+
+    assert metadata.version("seldon-core") == "1.18.2+s2i"
+    message = prediction_pb2.SeldonMessage()
+    message.data.tensor.shape.extend([1, 2])
+    message.data.tensor.values.extend([1.0, 2.0])
+    parsed = prediction_pb2.SeldonMessage.FromString(message.SerializeToString())
+    assert list(parsed.data.tensor.values) == [1.0, 2.0]

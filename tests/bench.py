@@ -3,12 +3,20 @@
 Not a test: it asserts nothing about timings. It prints a Markdown table of absolute figures and
 ratios and writes it to BENCHMARKS.md. The baseline builder (tests/fixtures/baseline_builder) does
 what Seldon's original assemble did: `pip install --no-cache-dir -r requirements.txt` into the same
-base image, no checks. Serving is compared on the same image: our defaults against the wrapper's
-stock ones (one gunicorn worker, one thread, one gRPC worker).
+base image, no checks, and serves with the stock `seldon-core-microservice` at its defaults (one
+gunicorn worker, one thread, one gRPC worker, metrics in a Manager process): that image is "stock".
+MLServer 1.7.1 with its scikit-learn runtime serves the same joblib file from a virtualenv on this
+machine (`.venv-mlserver`, made by `make bench` from tests/mlserver-requirements.txt), with
+`parallel_workers: 0`: its default parallel inference pool does not start here (its worker process
+exits with "There is no current event loop in thread 'MainThread'").
+
+The sizing section measures the serving defaults that builders/sizing.py sets: gRPC processes and
+threads, and worker recycling (GUNICORN_MAX_REQUESTS) with a model whose load() takes seconds.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import os
@@ -18,28 +26,37 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+import requests
 
 from tests import harness
 
 BASELINE_BUILDER = "s2i-bench-baseline-builder:latest"
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seldon-s2i-base:bookworm")
-STOCK = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1", "GRPC_WORKERS": "1", "GRPC_THREADS": "1"}
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "10"))
+MLSERVER = harness.ROOT / ".venv-mlserver" / "bin" / "mlserver"
+MODEL_LOAD_SECONDS = 3.0  # the recycling measurement's load() time
 STARTS = 5
 ROW = [[5.1, 3.5, 1.4, 0.2]]
 
 MODEL = '''"""The benchmark model: a scikit-learn iris classifier loaded from a joblib file."""
 
+import time
+
 import joblib
 
 
 class IrisClassifier:
-    def __init__(self):
+    def __init__(self, load_seconds=0.0):
         self.model = joblib.load("model.joblib")
+        self.load_seconds = float(load_seconds)
+
+    def load(self):
+        time.sleep(self.load_seconds)  # a model whose load() takes a while, for the recycling measure
 
     def predict(self, X, features_names=None):
         return self.model.predict_proba(X)
@@ -92,14 +109,13 @@ def start_to_ready(image: str, env: dict[str, str] | None = None) -> float:
     return statistics.median(times)
 
 
-def wrk(server: harness.Server) -> dict[str, float]:
+def wrk(url: str, body: dict[str, Any], seconds: int = LOAD_SECONDS) -> dict[str, float]:
     script = Path(tempfile.mkdtemp()) / "post.lua"
-    body = json.dumps({"data": {"ndarray": ROW}})
     script.write_text(
-        f"wrk.method = 'POST'\nwrk.body = '{body}'\nwrk.headers['Content-Type'] = 'application/json'\n"
+        f"wrk.method = 'POST'\nwrk.body = '{json.dumps(body)}'\n"
+        "wrk.headers['Content-Type'] = 'application/json'\n"
     )
-    url = server.url("/api/v1.0/predictions")
-    argv = ["wrk", "-t2", "-c8", f"-d{LOAD_SECONDS}s", "--latency", "-s", str(script), url]
+    argv = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(script), url]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
     def latency(label: str) -> float:
@@ -109,45 +125,115 @@ def wrk(server: harness.Server) -> dict[str, float]:
 
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    assert rps and not errors, out
+    socket_errors = re.search(r"Socket errors: .*", out)
+    assert rps and not errors and not socket_errors, out
     return {"rps": float(rps[1]), "p50": latency("50%"), "p99": latency("99%")}
 
 
-def grpc_load(server: harness.Server, concurrency: int = 8) -> dict[str, float]:
-    """A bounded closed-loop gRPC load: `concurrency` threads, each one request at a time."""
+def seldon_rest(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
+    return wrk(server.url("/api/v1.0/predictions"), {"data": {"ndarray": ROW}}, seconds)
+
+
+def _grpc_client(port: int, seconds: float, concurrency: int, results: Any) -> None:
+    """One load process: `concurrency` asyncio loops, each on its own channel (so its own TCP
+    connection, which SO_REUSEPORT may give to any gRPC server process), one call at a time."""
+    import asyncio
+
     import grpc
     from seldon_core.proto import prediction_pb2, prediction_pb2_grpc
 
-    channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc}")
-    grpc.channel_ready_future(channel).result(timeout=30)
-    request = prediction_pb2.SeldonMessage(
-        data=prediction_pb2.DefaultData(tensor=prediction_pb2.Tensor(shape=[1, 4], values=ROW[0]))
-    )
-    latencies: list[float] = []
-    lock = threading.Lock()
-    deadline = time.monotonic() + LOAD_SECONDS
+    tensor = prediction_pb2.Tensor(shape=[1, 4], values=ROW[0])
+    request = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(tensor=tensor))
 
-    def worker() -> None:
-        stub = prediction_pb2_grpc.ModelStub(grpc.insecure_channel(f"127.0.0.1:{server.grpc}"))
-        mine = []
-        while time.monotonic() < deadline:
-            started = time.perf_counter()
-            stub.Predict(request, timeout=30)
-            mine.append((time.perf_counter() - started) * 1000)
-        with lock:
-            latencies.extend(mine)
+    async def loop(deadline: float, latencies: list[float]) -> None:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = prediction_pb2_grpc.ModelStub(channel)
+            await stub.Predict(request, timeout=30)  # connected before the clock starts
+            while time.monotonic() < deadline:
+                started = time.perf_counter()
+                await stub.Predict(request, timeout=30)
+                latencies.append((time.perf_counter() - started) * 1000)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    latencies.sort()
+    async def main() -> list[float]:
+        latencies: list[float] = []
+        deadline = time.monotonic() + seconds
+        await asyncio.gather(*(loop(deadline, latencies) for _ in range(concurrency)))
+        return latencies
+
+    results.put(asyncio.run(main()))
+
+
+def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
+    """A closed-loop gRPC load of 8 calls in flight from 2 client processes (a Python client: one
+    process saturates a core before the server does)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    clients = [
+        context.Process(target=_grpc_client, args=(server.grpc, seconds, 4, results)) for _ in range(2)
+    ]
+    for client in clients:
+        client.start()
+    latencies = sorted(x for _ in clients for x in results.get(timeout=seconds + 60))
+    for client in clients:
+        client.join()
     return {
-        "rps": len(latencies) / LOAD_SECONDS,
+        "rps": len(latencies) / seconds,
         "p50": latencies[len(latencies) // 2],
         "p99": latencies[int(len(latencies) * 0.99)],
     }
+
+
+@contextlib.contextmanager
+def mlserver(model: Path) -> Iterator[str]:
+    """MLServer serving `model` (a joblib file) on 127.0.0.1; yields its inference URL."""
+    folder = Path(tempfile.mkdtemp(prefix="s2i-bench-mlserver-"))
+    shutil.copy(model, folder / "model.joblib")
+    settings = {
+        "host": "127.0.0.1",
+        "http_port": harness.free_port(),
+        "grpc_port": harness.free_port(),
+        "metrics_port": harness.free_port(),
+        "parallel_workers": 0,
+    }
+    (folder / "settings.json").write_text(json.dumps(settings))
+    (folder / "model-settings.json").write_text(
+        json.dumps(
+            {
+                "name": "iris",
+                "implementation": "mlserver_sklearn.SKLearnModel",
+                "parameters": {"uri": "./model.joblib"},
+            }
+        )
+    )
+    log_file = (folder / "mlserver.log").open("w")
+    process = subprocess.Popen(
+        [str(MLSERVER), "start", str(folder)], cwd=folder, stdout=log_file, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{settings['http_port']}"
+    try:
+        for _ in range(240):
+            with contextlib.suppress(requests.ConnectionError):
+                if requests.get(f"{base}/v2/models/iris/ready", timeout=2).status_code == 200:
+                    break
+            assert process.poll() is None, (folder / "mlserver.log").read_text()
+            time.sleep(0.25)
+        else:
+            raise AssertionError("MLServer not ready:\n" + (folder / "mlserver.log").read_text())
+        yield f"{base}/v2/models/iris/infer"
+    finally:
+        process.terminate()
+        process.wait(30)
+        log_file.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# The V2 request for the same row, asking for the same output as IrisClassifier.predict.
+MLSERVER_BODY = {
+    "inputs": [{"name": "predict", "shape": [1, 4], "datatype": "FP64", "data": ROW[0]}],
+    "outputs": [{"name": "predict_proba"}],
+}
 
 
 def serving(
@@ -156,6 +242,109 @@ def serving(
     with harness.serve(image, env=env) as server:
         load(server)  # warm-up: imports, first connections
         return load(server)
+
+
+def serving_rows(ours_image: str, base_image: str, source: Path) -> list[tuple[str, str, str, str]]:
+    rows = []
+    log(f"REST load, {LOAD_SECONDS}s each: our defaults, stock, MLServer")
+    tuned = serving(ours_image, None, seldon_rest)
+    stock = serving(base_image, None, seldon_rest)
+    with mlserver(source / "model.joblib") as url:
+        wrk(url, MLSERVER_BODY)  # warm-up
+        peer = wrk(url, MLSERVER_BODY)
+    for theirs, name in ((stock, "stock"), (peer, "MLServer")):
+        rows.append(
+            (
+                f"REST throughput (req/s), vs {name}",
+                f"{tuned['rps']:.0f}",
+                f"{theirs['rps']:.0f}",
+                ratio(tuned["rps"], theirs["rps"]),
+            )
+        )
+        for pct in ("p50", "p99"):
+            rows.append(
+                (
+                    f"REST {pct} latency (ms), vs {name}",
+                    f"{tuned[pct]:.1f}",
+                    f"{theirs[pct]:.1f}",
+                    ratio(tuned[pct], theirs[pct]),
+                )
+            )
+    log(f"gRPC load, {LOAD_SECONDS}s each: our defaults, stock")
+    tuned, stock = serving(ours_image, None, grpc_load), serving(base_image, None, grpc_load)
+    rows.append(
+        (
+            "gRPC throughput (req/s), vs stock",
+            f"{tuned['rps']:.0f}",
+            f"{stock['rps']:.0f}",
+            ratio(tuned["rps"], stock["rps"]),
+        )
+    )
+    for pct in ("p50", "p99"):
+        rows.append(
+            (
+                f"gRPC {pct} latency (ms), vs stock",
+                f"{tuned[pct]:.1f}",
+                f"{stock[pct]:.1f}",
+                ratio(tuned[pct], stock[pct]),
+            )
+        )
+    return rows
+
+
+def sizing_rows(ours_image: str) -> list[tuple[str, str, str, str]]:
+    """The measurements behind builders/sizing.py's gRPC and recycling defaults, on our image."""
+    from builders import sizing
+
+    rows = []
+    base = {"GRPC_WORKERS": "1", "GRPC_THREADS": "1"}
+    log("gRPC processes and threads")
+    reference = serving(ours_image, base, grpc_load)
+    for workers, threads in ((1, 4), (2, 1), (2, 2), (2, 4)):
+        env = {"GRPC_WORKERS": str(workers), "GRPC_THREADS": str(threads)}
+        result = serving(ours_image, env, grpc_load)
+        rows.append(
+            (
+                f"gRPC req/s (p99 ms) at GRPC_WORKERS={workers} GRPC_THREADS={threads}, vs 1 and 1",
+                f"{result['rps']:.0f} ({result['p99']:.1f})",
+                f"{reference['rps']:.0f} ({reference['p99']:.1f})",
+                ratio(result["rps"], reference["rps"]),
+            )
+        )
+    log(f"worker recycling with a load() of {MODEL_LOAD_SECONDS:g}s, 30s of REST load each")
+    parameters = json.dumps([{"name": "load_seconds", "value": str(MODEL_LOAD_SECONDS), "type": "FLOAT"}])
+    results = {}
+    for max_requests in (0, 5000, 20000):
+        env = {
+            "PREDICTIVE_UNIT_PARAMETERS": parameters,
+            "GUNICORN_MAX_REQUESTS": str(max_requests),
+            "GUNICORN_MAX_REQUESTS_JITTER": str(max_requests // 10),
+        }
+        with harness.serve(ours_image, env=env, timeout=120) as server:
+            seldon_rest(server, 5)  # warm-up
+            results[max_requests] = seldon_rest(server, 30)
+    never = results[0]
+    for max_requests in (5000, 20000):
+        result = results[max_requests]
+        rows.append(
+            (
+                f"REST req/s (p99 ms), workers recycled every {max_requests} requests, vs never",
+                f"{result['rps']:.0f} ({result['p99']:.1f})",
+                f"{never['rps']:.0f} ({never['p99']:.1f})",
+                ratio(result["rps"], never["rps"]),
+            )
+        )
+    per_worker = never["rps"] / int(sizing.defaults(sizing.detect())["GUNICORN_WORKERS"])
+    default = sizing.MAX_REQUESTS
+    rows.append(
+        (
+            f"At our default GUNICORN_MAX_REQUESTS={default}: a worker recycles every (s), reloading for",
+            f"{default / per_worker:.0f}",
+            f"{MODEL_LOAD_SECONDS:g}",
+            f"{MODEL_LOAD_SECONDS / (default / per_worker):.2%} of its time",
+        )
+    )
+    return rows
 
 
 def ratio(ours: float, theirs: float) -> str:
@@ -195,8 +384,14 @@ def main() -> None:
                     timed_build(source, ours_image, harness.PYTHON3_BUILDER, incremental=True, env=env)
                 )
             inc = min(timings)
-            rows.append((f"Rebuild after a code-only change, {label} (s), vs our cold build", f"{inc:.1f}",
-                         f"{ours:.1f}", ratio(inc, ours)))  # fmt: skip
+            rows.append(
+                (
+                    f"Rebuild after a code-only change, {label} (s), vs our cold build",
+                    f"{inc:.1f}",
+                    f"{ours:.1f}",
+                    ratio(inc, ours),
+                )
+            )
 
         size_ours, size_base = image_size(ours_image), image_size(base_image)
         rows.append(
@@ -212,23 +407,28 @@ def main() -> None:
         # (uv, py-rattler), which every image built with it shares as one layer set.
         layer_ours = size_ours - image_size(harness.PYTHON3_BUILDER)
         layer_base = size_base - image_size(BASELINE_BUILDER)
-        rows.append(("Application layers on the builder (MB)", f"{layer_ours / 1e6:.0f}",
-                     f"{layer_base / 1e6:.0f}", ratio(layer_ours, layer_base)))  # fmt: skip
+        rows.append(
+            (
+                "Application layers on the builder (MB)",
+                f"{layer_ours / 1e6:.0f}",
+                f"{layer_base / 1e6:.0f}",
+                ratio(layer_ours, layer_base),
+            )
+        )
 
         log("start to ready")
         ready_ours, ready_base = start_to_ready(ours_image), start_to_ready(base_image)
-        rows.append((f"Start to ready, median of {STARTS} (s)", f"{ready_ours:.2f}", f"{ready_base:.2f}",
-                     ratio(ready_ours, ready_base)))  # fmt: skip
+        rows.append(
+            (
+                f"Start to ready, median of {STARTS} (s)",
+                f"{ready_ours:.2f}",
+                f"{ready_base:.2f}",
+                ratio(ready_ours, ready_base),
+            )
+        )
 
-        for name, load in (("REST", wrk), ("gRPC", grpc_load)):
-            log(f"{name} load, {LOAD_SECONDS}s each, our defaults then stock wrapper defaults")
-            tuned = serving(ours_image, None, load)
-            stock = serving(ours_image, STOCK, load)
-            rows.append((f"{name} throughput (req/s)", f"{tuned['rps']:.0f}", f"{stock['rps']:.0f}",
-                         ratio(tuned["rps"], stock["rps"])))  # fmt: skip
-            for pct in ("p50", "p99"):
-                rows.append((f"{name} {pct} latency (ms)", f"{tuned[pct]:.1f}", f"{stock[pct]:.1f}",
-                             ratio(tuned[pct], stock[pct])))  # fmt: skip
+        rows += serving_rows(ours_image, base_image, source)
+        rows += sizing_rows(ours_image)
 
         report(rows)
     finally:
@@ -246,10 +446,14 @@ def report(rows: list[tuple[str, str, str, str]]) -> None:
         f"Measured by `make bench` on {today}, on a machine with {cores} cores, in one run. Builds: this",
         "builder against the baseline (Seldon's original assemble: `pip install --no-cache-dir -r",
         "requirements.txt` into the same base image, no checks), for a scikit-learn iris model with a",
-        "joblib file. Serving: the same image at this builder's defaults against the wrapper's stock",
-        f"defaults (1 gunicorn worker, 1 thread, 1 gRPC worker), {LOAD_SECONDS}s of load from 127.0.0.1",
-        "each (REST: wrk, 2 threads, 8 connections; gRPC: 8 Python client threads, which share the",
-        "machine's cores with the server). Ratios are ours / theirs.",
+        "joblib file. Serving: our image at this builder's defaults against the baseline's image, the",
+        "stock wrapper at its defaults (1 gunicorn worker, 1 thread, 1 gRPC worker, metrics in a Manager",
+        "process), and against MLServer 1.7.1 (scikit-learn runtime, the same joblib file, run from a",
+        "virtualenv on the host with `parallel_workers: 0`: its parallel inference pool does not start",
+        f"here). {LOAD_SECONDS}s of load from 127.0.0.1 each after a warm-up (REST: wrk, 2 threads, 8",
+        "connections; gRPC: 2 Python client processes with 4 calls in flight each, on their own",
+        "connections; clients share the machine's cores with the server). Ratios are ours / theirs.",
+        "The sizing rows measure the defaults of builders/sizing.py on our image.",
         "",
         "| Measure | Ours | Baseline / stock | Ratio |",
         "|---|---|---|---|",

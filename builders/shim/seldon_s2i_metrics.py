@@ -33,13 +33,17 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from prometheus_client.mmap_dict import MmapedDict
+from prometheus_client import mmap_dict
 from seldon_core import metrics as stock
+
+MmapedDict: Any = mmap_dict.MmapedDict  # the storage of prometheus_client's multiprocess mode (untyped)
 
 logger = logging.getLogger(__name__)
 
 # prometheus_client 0.12 added a timestamp to every value; older releases store the value alone.
-_WRITE_EXTRA: tuple[float, ...] = (0.0,) if "timestamp" in inspect.signature(MmapedDict.write_value).parameters else ()
+_WRITE_EXTRA: tuple[float, ...] = (
+    (0.0,) if "timestamp" in inspect.signature(MmapedDict.write_value).parameters else ()
+)
 _EDGES = [float(edge) for edge in stock.BINS]  # 0, 50 log-spaced bounds from 1 ms to 30 s, +Inf
 _BUCKETS = len(_EDGES) - 1
 _SUM = "sum"
@@ -72,6 +76,7 @@ class MmapSeldonMetrics(stock.SeldonMetrics):  # type: ignore[misc]
         self._file: Any = None  # this process's MmapedDict, opened on its first update
         self._values: dict[str, float] = {}
         self._labels: dict[tuple[Any, ...], list[list[str]]] = {}
+        self._keys: dict[tuple[Any, ...], str] = {}
 
     def __del__(self) -> None:
         pass  # no Manager to shut down
@@ -102,30 +107,35 @@ class MmapSeldonMetrics(stock.SeldonMetrics):  # type: ignore[misc]
             return
         # First write in this process (gunicorn workers and gRPC processes are forked after __init__).
         self._pid = os.getpid()
-        self._values, self._labels = {}, {}
+        self._values, self._labels, self._keys = {}, {}, {}
         self._file = MmapedDict(str(self.directory / f"{self._pid}.db"))
 
     def _record(self, series: tuple[Any, ...], labels: list[list[str]], value: Any) -> None:
-        labels = self._labels.setdefault(series, labels)  # label order as first seen
         metric_type = series[1]
         if metric_type == stock.COUNTER:
-            self._write(series, labels, _VALUE, self._values.get(self._key(series, labels, _VALUE), 0) + value)
+            self._add(series, labels, _VALUE, value)
         elif metric_type == stock.GAUGE:
-            self._write(series, labels, _VALUE, value)
+            self._write(self._key(series, labels, _VALUE), value)
         else:  # TIMER, in milliseconds, kept in seconds as the stock class does
             seconds = value / 1000
             bucket = timer_bucket(seconds)
             if bucket is not None:
-                key = self._key(series, labels, str(bucket))
-                self._write(series, labels, str(bucket), self._values.get(key, 0) + 1)
-            self._write(series, labels, _SUM, self._values.get(self._key(series, labels, _SUM), 0) + seconds)
+                self._add(series, labels, str(bucket), 1)
+            self._add(series, labels, _SUM, seconds)
 
-    @staticmethod
-    def _key(series: tuple[Any, ...], labels: list[list[str]], field: str) -> str:
-        return json.dumps([*series, labels, field])
+    def _key(self, series: tuple[Any, ...], labels: list[list[str]], field: str) -> str:
+        """The file's key for one value of a series; its labels in the order first seen."""
+        key = self._keys.get((series, field))
+        if key is None:
+            labels = self._labels.setdefault(series, labels)
+            key = self._keys[series, field] = json.dumps([*series, labels, field])
+        return key
 
-    def _write(self, series: tuple[Any, ...], labels: list[list[str]], field: str, value: float) -> None:
+    def _add(self, series: tuple[Any, ...], labels: list[list[str]], field: str, value: float) -> None:
         key = self._key(series, labels, field)
+        self._write(key, self._values.get(key, 0) + value)
+
+    def _write(self, key: str, value: float) -> None:
         self._values[key] = value
         self._file.write_value(key, float(value), *_WRITE_EXTRA)
 
@@ -163,7 +173,7 @@ class MmapSeldonMetrics(stock.SeldonMetrics):  # type: ignore[misc]
                 return
             self._file.close()
             (self.directory / f"{self._pid}.db").unlink(missing_ok=True)
-            self._pid, self._file, self._values, self._labels = None, None, {}, {}
+            self._pid, self._file, self._values, self._labels, self._keys = None, None, {}, {}, {}
 
     def remove_directory(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)

@@ -36,8 +36,12 @@ def use_mmap_metrics(microservice: Any) -> None:
 
     def factory(worker_id_func: Any = os.getpid, extra_default_labels: Any = None) -> MmapSeldonMetrics:
         metrics = MmapSeldonMetrics(worker_id_func, extra_default_labels)
-        # Forked gunicorn workers run atexit handlers too: only the process that made it removes it.
-        atexit.register(lambda: os.getpid() == creator and shutil.rmtree(metrics.directory, True))
+
+        def remove() -> None:
+            if os.getpid() == creator:  # forked gunicorn workers run atexit handlers too
+                shutil.rmtree(metrics.directory, ignore_errors=True)
+
+        atexit.register(remove)
         return metrics
 
     microservice.SeldonMetrics = factory
@@ -60,7 +64,9 @@ def use_graceful_stop(microservice: Any, wrapper: Any) -> None:
     microservice.UserModelApplication = GracefulApplication
     microservice._wait_forever = graceful.wait_then_stop_grpc
     microservice.start_servers = lambda *targets: graceful.start_servers(*targets, mp=microservice.mp)
-    wrapper.get_rest_microservice = lambda *args, **kwargs: graceful.readiness(stock_rest_app(*args, **kwargs))
+    wrapper.get_rest_microservice = lambda *args, **kwargs: graceful.readiness(
+        stock_rest_app(*args, **kwargs)
+    )
 
 
 def main() -> None:

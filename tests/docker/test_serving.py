@@ -123,9 +123,15 @@ def traffic(server: harness.Server) -> str:
 
 
 def test_metrics_exposition_equals_the_stock_wrappers(image: str) -> None:
-    env = {"GUNICORN_WORKERS": "1", "GRPC_WORKERS": "1", "PREDICTOR_ID": "p1", "PREDICTIVE_UNIT_ID": "m1",
-           "PREDICTIVE_UNIT_IMAGE": "repo/model:1.2", "SELDON_DEPLOYMENT_ID": "dep",
-           "PREDICTOR_LABELS": json.dumps({"version": "v7"})}  # fmt: skip
+    env = {
+        "GUNICORN_WORKERS": "1",
+        "GRPC_WORKERS": "1",
+        "PREDICTOR_ID": "p1",
+        "PREDICTIVE_UNIT_ID": "m1",
+        "PREDICTIVE_UNIT_IMAGE": "repo/model:1.2",
+        "SELDON_DEPLOYMENT_ID": "dep",
+        "PREDICTOR_LABELS": json.dumps({"version": "v7"}),
+    }
     with harness.serve(image, env={**env, "SELDON_S2I_METRICS": "stock"}) as server:
         stock = traffic(server)
     with harness.serve(image, env=env) as server:
@@ -176,8 +182,9 @@ def test_soak_at_defaults(soak_server: harness.Server) -> None:
     def rest_loop() -> None:
         with requests.Session() as session:
             while time.monotonic() < deadline:
-                reply = session.post(server.url("/api/v1.0/predictions"), timeout=30,
-                                     json={"data": {"ndarray": [[0.0, 1.0]]}})  # fmt: skip
+                reply = session.post(
+                    server.url("/api/v1.0/predictions"), timeout=30, json={"data": {"ndarray": [[0.0, 1.0]]}}
+                )
                 with lock:
                     counts["rest"] += 1
                     if reply.status_code != 200 or reply.json()["data"]["ndarray"] != [[0.0, 1.0]]:

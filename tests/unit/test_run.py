@@ -14,7 +14,8 @@ MANIFEST = {"model_name": "MyModel", "wrapper_service_type": "MODEL", "payload_p
 
 def test_defaults() -> None:
     assert run.microservice_argv(MANIFEST, {}, Path("/opt/app-root")) == [
-        "/opt/app-root/bin/python", str(run.SHIM_DIR / "seldon_s2i_serve.py"), "MyModel", "--service-type", "MODEL",
+        "/opt/app-root/bin/python", str(run.SHIM_DIR / "seldon_s2i_serve.py"),
+        "MyModel", "--service-type", "MODEL",
         "--http-port", "9000", "--grpc-port", "9500", "--metrics-port", "6000",
     ]  # fmt: skip
 
@@ -32,7 +33,8 @@ def test_ports_from_environment_and_legacy_persistence() -> None:
         "persistence": True,
     }
     assert run.microservice_argv(manifest, env, Path("/app")) == [
-        "/app/bin/python", str(run.SHIM_DIR / "seldon_s2i_serve.py"), "pkg.mod.Router", "--service-type", "ROUTER",
+        "/app/bin/python", str(run.SHIM_DIR / "seldon_s2i_serve.py"),
+        "pkg.mod.Router", "--service-type", "ROUTER",
         "--http-port", "8000", "--grpc-port", "8500", "--metrics-port", "6000", "--persistence", "1",
     ]  # fmt: skip
 

@@ -19,7 +19,7 @@ from seldon_core.metrics import BINS, SeldonMetrics
 from builders.run import SHIM_DIR
 
 sys.path.insert(0, str(SHIM_DIR))
-from seldon_s2i_metrics import MmapSeldonMetrics, timer_bucket  # noqa: E402
+from seldon_s2i_metrics import MmapSeldonMetrics, timer_bucket
 
 UPDATES: list[tuple[int, list[dict[str, Any]], str]] = [
     (101, [{"type": "COUNTER", "key": "requests", "value": 1}], "predict"),
@@ -29,8 +29,10 @@ UPDATES: list[tuple[int, list[dict[str, Any]], str]] = [
     (101, [{"type": "GAUGE", "key": "load", "value": 7, "tags": {"zone": "a"}}], "predict"),
     (101, [{"type": "GAUGE", "key": "load", "value": 1, "tags": {"zone": "b"}}], "route"),
     # TIMERs in ms: bucket edges, below the first, above the last, negative, 0 and NaN
-    *[(102, [{"type": "TIMER", "key": "latency", "value": ms}], "predict")
-      for ms in (1, 0.5, 2, 250, 1000, 30000, 45000, -3, 0, float("nan"))],  # fmt: skip
+    *[
+        (102, [{"type": "TIMER", "key": "latency", "value": ms}], "predict")
+        for ms in (1, 0.5, 2, 250, 1000, 30000, 45000, -3, 0, float("nan"))
+    ],
     (101, [{"type": "TIMER", "key": "latency", "value": 12, "tags": {"model": "x"}}], "inputtransform"),
     (102, [], "predict"),
 ]
@@ -68,10 +70,14 @@ def test_same_exposition_as_the_wrapper(both: tuple[SeldonMetrics, MmapSeldonMet
     assert exposition(ours) == expected
 
 
-def test_bad_tag_fails_the_whole_update_as_in_the_wrapper(both: tuple[SeldonMetrics, MmapSeldonMetrics]) -> None:
+def test_bad_tag_fails_the_whole_update_as_in_the_wrapper(
+    both: tuple[SeldonMetrics, MmapSeldonMetrics],
+) -> None:
     stock, ours = both
-    batch = [{"type": "COUNTER", "key": "ok", "value": 1}, {"type": "COUNTER", "key": "bad", "value": 1,
-             "tags": {"n": 1}}]  # fmt: skip
+    batch = [
+        {"type": "COUNTER", "key": "ok", "value": 1},
+        {"type": "COUNTER", "key": "bad", "value": 1, "tags": {"n": 1}},
+    ]
     for metrics in both:
         with pytest.raises(TypeError):
             metrics.update([dict(m) for m in batch], "predict")
@@ -86,7 +92,9 @@ def test_clear_removes_this_process_series(tmp_path: Path) -> None:
     assert exposition(ours) == [] and not list(tmp_path.glob("*.db"))
 
 
-@pytest.mark.parametrize("seconds", [*[float(b) for b in BINS[:-1]], 0.0015, 29.9, 31.0, -1.0, math.nan, math.inf])
+@pytest.mark.parametrize(
+    "seconds", [*[float(b) for b in BINS[:-1]], 0.0015, 29.9, 31.0, -1.0, math.nan, math.inf]
+)
 def test_timer_bucket_is_numpy_histogram(seconds: float) -> None:
     counts = np.histogram([seconds], BINS)[0]
     expected = int(np.argmax(counts)) if counts.sum() else None

@@ -35,7 +35,10 @@ import requests
 
 from tests import harness
 
-BASELINE_BUILDER = "s2i-bench-baseline-builder:latest"
+# Tagged after the builder under test, so two checkouts benchmarking on one Docker engine do not collide.
+RUN_TAG = harness.PYTHON3_BUILDER.rpartition(":")[2]
+BASELINE_BUILDER = f"s2i-bench-baseline-builder:{RUN_TAG}"
+Row = tuple[str, str, str, str]
 BASE_IMAGE = os.environ.get("BASE_IMAGE", "seldon-s2i-base:bookworm")
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "10"))
 MLSERVER = harness.ROOT / ".venv-mlserver" / "bin" / "mlserver"
@@ -244,76 +247,78 @@ def serving(
         return load(server)
 
 
-def serving_rows(ours_image: str, base_image: str, source: Path) -> list[tuple[str, str, str, str]]:
-    rows = []
-    log(f"REST load, {LOAD_SECONDS}s each: our defaults, stock, MLServer")
-    tuned = serving(ours_image, None, seldon_rest)
-    stock = serving(base_image, None, seldon_rest)
+def mlserver_rest(source: Path) -> dict[str, float]:
     with mlserver(source / "model.joblib") as url:
         wrk(url, MLSERVER_BODY)  # warm-up
-        peer = wrk(url, MLSERVER_BODY)
-    for theirs, name in ((stock, "stock"), (peer, "MLServer")):
-        rows.append(
-            (
-                f"REST throughput (req/s), vs {name}",
-                f"{tuned['rps']:.0f}",
-                f"{theirs['rps']:.0f}",
-                ratio(tuned["rps"], theirs["rps"]),
-            )
-        )
-        for pct in ("p50", "p99"):
-            rows.append(
-                (
-                    f"REST {pct} latency (ms), vs {name}",
-                    f"{tuned[pct]:.1f}",
-                    f"{theirs[pct]:.1f}",
-                    ratio(tuned[pct], theirs[pct]),
-                )
-            )
-    log(f"gRPC load, {LOAD_SECONDS}s each: our defaults, stock")
-    tuned, stock = serving(ours_image, None, grpc_load), serving(base_image, None, grpc_load)
-    rows.append(
-        (
-            "gRPC throughput (req/s), vs stock",
-            f"{tuned['rps']:.0f}",
-            f"{stock['rps']:.0f}",
-            ratio(tuned["rps"], stock["rps"]),
-        )
-    )
+        return wrk(url, MLSERVER_BODY)
+
+
+def best_of(
+    measures: dict[str, Callable[[], dict[str, float]]], rounds: int = 2
+) -> dict[str, dict[str, float]]:
+    """Each measure `rounds` times, taking turns (a machine shared with other work drifts over minutes:
+    turns spread that over every contender), keeping each one's best throughput."""
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(rounds):
+        for name, measure in measures.items():
+            result = measure()
+            if name not in best or result["rps"] > best[name]["rps"]:
+                best[name] = result
+    return best
+
+
+def comparison_rows(label: str, ours: dict[str, float], theirs: dict[str, float], name: str) -> list[Row]:
+    rows = [(f"{label} throughput (req/s), vs {name}", f"{ours['rps']:.0f}", f"{theirs['rps']:.0f}",
+             ratio(ours["rps"], theirs["rps"]))]  # fmt: skip
     for pct in ("p50", "p99"):
-        rows.append(
-            (
-                f"gRPC {pct} latency (ms), vs stock",
-                f"{tuned[pct]:.1f}",
-                f"{stock[pct]:.1f}",
-                ratio(tuned[pct], stock[pct]),
-            )
-        )
+        rows.append((f"{label} {pct} latency (ms), vs {name}", f"{ours[pct]:.1f}", f"{theirs[pct]:.1f}",
+                     ratio(ours[pct], theirs[pct])))  # fmt: skip
     return rows
 
 
-def sizing_rows(ours_image: str) -> list[tuple[str, str, str, str]]:
+def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
+    log(f"REST load, {LOAD_SECONDS}s each, best of 2 in turns: our defaults, stock, MLServer")
+    rest = best_of({
+        "ours": lambda: serving(ours_image, None, seldon_rest),
+        "stock": lambda: serving(base_image, None, seldon_rest),
+        "MLServer": lambda: mlserver_rest(source),
+    })  # fmt: skip
+    rows = comparison_rows("REST", rest["ours"], rest["stock"], "stock")
+    rows += comparison_rows("REST", rest["ours"], rest["MLServer"], "MLServer")
+    log(f"gRPC load, {LOAD_SECONDS}s each, best of 2 in turns: our defaults, stock")
+    calls = best_of({
+        "ours": lambda: serving(ours_image, None, grpc_load),
+        "stock": lambda: serving(base_image, None, grpc_load),
+    })  # fmt: skip
+    return rows + comparison_rows("gRPC", calls["ours"], calls["stock"], "stock")
+
+
+def sizing_rows(ours_image: str) -> list[Row]:
     """The measurements behind builders/sizing.py's gRPC and recycling defaults, on our image."""
     from builders import sizing
 
-    rows = []
-    base = {"GRPC_WORKERS": "1", "GRPC_THREADS": "1"}
-    log("gRPC processes and threads")
-    reference = serving(ours_image, base, grpc_load)
-    for workers, threads in ((1, 4), (2, 1), (2, 2), (2, 4)):
+    rows: list[Row] = []
+    log("gRPC processes and threads, best of 2 in turns")
+    grid = [(1, 1), (1, 4), (2, 1), (2, 2), (2, 4)]
+
+    def grpc_at(workers: int, threads: int) -> Callable[[], dict[str, float]]:
         env = {"GRPC_WORKERS": str(workers), "GRPC_THREADS": str(threads)}
-        result = serving(ours_image, env, grpc_load)
-        rows.append(
-            (
-                f"gRPC req/s (p99 ms) at GRPC_WORKERS={workers} GRPC_THREADS={threads}, vs 1 and 1",
-                f"{result['rps']:.0f} ({result['p99']:.1f})",
-                f"{reference['rps']:.0f} ({reference['p99']:.1f})",
-                ratio(result["rps"], reference["rps"]),
-            )
+        return lambda: serving(ours_image, env, grpc_load)
+
+    measures = {f"{w} {t}": grpc_at(w, t) for w, t in grid}
+    results = best_of(measures)
+    reference = results["1 1"]
+    for workers, threads in grid[1:]:
+        result = results[f"{workers} {threads}"]
+        label = f"gRPC req/s (p99 ms) at GRPC_WORKERS={workers} GRPC_THREADS={threads}, vs 1 and 1"
+        ours, ref = (
+            f"{result['rps']:.0f} ({result['p99']:.1f})",
+            f"{reference['rps']:.0f} ({reference['p99']:.1f})",
         )
+        rows.append((label, ours, ref, ratio(result["rps"], reference["rps"])))
     log(f"worker recycling with a load() of {MODEL_LOAD_SECONDS:g}s, 30s of REST load each")
     parameters = json.dumps([{"name": "load_seconds", "value": str(MODEL_LOAD_SECONDS), "type": "FLOAT"}])
-    results = {}
+    recycled = {}
     for max_requests in (0, 5000, 20000):
         env = {
             "PREDICTIVE_UNIT_PARAMETERS": parameters,
@@ -322,10 +327,10 @@ def sizing_rows(ours_image: str) -> list[tuple[str, str, str, str]]:
         }
         with harness.serve(ours_image, env=env, timeout=120) as server:
             seldon_rest(server, 5)  # warm-up
-            results[max_requests] = seldon_rest(server, 30)
-    never = results[0]
+            recycled[max_requests] = seldon_rest(server, 30)
+    never = recycled[0]
     for max_requests in (5000, 20000):
-        result = results[max_requests]
+        result = recycled[max_requests]
         rows.append(
             (
                 f"REST req/s (p99 ms), workers recycled every {max_requests} requests, vs never",
@@ -353,7 +358,7 @@ def ratio(ours: float, theirs: float) -> str:
 
 def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="s2i-bench-"))
-    ours_image, base_image = "s2i-bench-iris:ours", "s2i-bench-iris:baseline"
+    ours_image, base_image = f"s2i-bench-iris:ours-{RUN_TAG}", f"s2i-bench-iris:baseline-{RUN_TAG}"
     try:
         log("building the baseline builder")
         build_baseline_builder(work)

@@ -293,10 +293,8 @@ def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
     return rows + comparison_rows("gRPC", calls["ours"], calls["stock"], "stock")
 
 
-def sizing_rows(ours_image: str) -> list[Row]:
-    """The measurements behind builders/sizing.py's gRPC and recycling defaults, on our image."""
-    from builders import sizing
-
+def grpc_sizing_rows(ours_image: str) -> list[Row]:
+    """gRPC processes and threads on our image: the measurement behind builders/sizing.py's defaults."""
     rows: list[Row] = []
     log("gRPC processes and threads, best of 2 in turns")
     grid = [(1, 1), (1, 4), (2, 1), (2, 2), (2, 4)]
@@ -316,6 +314,14 @@ def sizing_rows(ours_image: str) -> list[Row]:
             f"{reference['rps']:.0f} ({reference['p99']:.1f})",
         )
         rows.append((label, ours, ref, ratio(result["rps"], reference["rps"])))
+    return rows
+
+
+def recycling_rows(ours_image: str) -> list[Row]:
+    """REST throughput with workers recycled (GUNICORN_MAX_REQUESTS) by a model whose load() takes seconds."""
+    from builders import sizing
+
+    rows: list[Row] = []
     log(f"worker recycling with a load() of {MODEL_LOAD_SECONDS:g}s, 30s of REST load each")
     parameters = json.dumps([{"name": "load_seconds", "value": str(MODEL_LOAD_SECONDS), "type": "FLOAT"}])
     recycled = {}
@@ -433,7 +439,8 @@ def main() -> None:
         )
 
         rows += serving_rows(ours_image, base_image, source)
-        rows += sizing_rows(ours_image)
+        rows += grpc_sizing_rows(ours_image)
+        rows += recycling_rows(ours_image)
 
         report(rows)
     finally:

@@ -29,6 +29,7 @@ import logging
 import mmap
 import os
 import signal
+import struct
 import sys
 import threading
 from collections.abc import Callable
@@ -144,7 +145,14 @@ def _stop_children(others: list[Any]) -> None:
 
 
 class GracefulArbiter(Arbiter):  # type: ignore[misc]
-    """gunicorn's master, whose SIGTERM first drains, then stops gRPC and REST together."""
+    """gunicorn's master, whose SIGTERM first drains, then stops gRPC and REST together; and which
+    replaces a worker at its GUNICORN_MAX_REQUESTS by starting the new one first (see
+    DrainingSyncWorker): the old one serves until the new one has loaded the model."""
+
+    def __init__(self, app: Any) -> None:
+        super().__init__(app)
+        self.replacing: dict[int, tuple[int, float]] = {}  # old worker -> its replacement, first heartbeat
+        self.retiring: set[int] = set()  # old workers told to stop, until reaped
 
     def handle_term(self) -> None:
         drain = seconds(DRAIN_VARIABLE, DEFAULT_DRAIN)
@@ -160,6 +168,37 @@ class GracefulArbiter(Arbiter):  # type: ignore[misc]
         _stop_grpc()
         raise StopIteration
 
+    def handle_ttin(self) -> None:
+        asking = _take_recycle_requests()
+        if not asking:
+            super().handle_ttin()  # gunicorn's own meaning: one worker more
+            return
+        busy = set(self.replacing) | self.retiring
+        for old in asking:
+            if old in self.WORKERS and old not in busy and not draining():
+                new = self.spawn_worker()
+                self.replacing[old] = (new, self.WORKERS[new].tmp.last_update())
+                self.log.info("Worker %s reached its max requests: starting %s to replace it", old, new)
+
+    def manage_workers(self) -> None:
+        for old, (new, heartbeat) in list(self.replacing.items()):
+            replacement = self.WORKERS.get(new)
+            if old not in self.WORKERS or replacement is None:  # one of them died: plain accounting
+                del self.replacing[old]
+            elif replacement.tmp.last_update() != heartbeat:  # it has loaded and serves
+                del self.replacing[old]
+                self.retiring.add(old)
+                self.log.info("Worker %s serves: stopping worker %s", new, old)
+                self.kill_worker(old, signal.SIGTERM)
+        self.retiring &= set(self.WORKERS)
+        # The replacements and the retiring workers are on top of GUNICORN_WORKERS, not instead of them.
+        extra = len(self.replacing) + len(self.retiring)
+        self.num_workers += extra
+        try:
+            super().manage_workers()
+        finally:
+            self.num_workers -= extra
+
 
 def run_arbiter(application: Any) -> None:
     """BaseApplication.run, with the graceful arbiter (same in gunicorn 20.1 and 23)."""
@@ -171,9 +210,39 @@ def run_arbiter(application: Any) -> None:
         sys.exit(1)
 
 
+# Workers at their max requests write their pid in their slot, then wake the master with SIGTTIN.
+_SLOTS = 64
+_recycle_requests = mmap.mmap(-1, 4 * _SLOTS)
+
+
+def _take_recycle_requests() -> list[int]:
+    pids = []
+    for slot in range(_SLOTS):
+        (pid,) = struct.unpack_from("i", _recycle_requests, 4 * slot)
+        if pid:
+            pids.append(pid)
+            struct.pack_into("i", _recycle_requests, 4 * slot, 0)
+    return pids
+
+
 class DrainingSyncWorker(SyncWorker):  # type: ignore[misc]
-    """gunicorn's sync worker that, once told to stop (SIGTERM, or its max requests reached),
-    answers the connections already waiting in the listening socket before it exits."""
+    """gunicorn's sync worker that, once told to stop, answers the connections already waiting in the
+    listening socket before it exits; and that, at its max requests, asks the master for a replacement
+    and goes on serving until told to stop (gunicorn's own worker stops first, and the pod serves with
+    one worker less while the new one loads the model)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # gunicorn set max_requests from GUNICORN_MAX_REQUESTS plus jitter (untyped, hence getattr)
+        self.recycle_after: int = getattr(self, "max_requests")  # noqa: B009
+        self.max_requests = sys.maxsize
+
+    def handle(self, listener: Any, client: Any, addr: Any) -> None:
+        super().handle(listener, client, addr)
+        if self.nr >= self.recycle_after:
+            self.recycle_after += self.cfg.max_requests  # asks again if no replacement came
+            struct.pack_into("i", _recycle_requests, 4 * (self.age % _SLOTS), os.getpid())
+            os.kill(self.ppid, signal.SIGTTIN)
 
     def run(self) -> None:
         super().run()

@@ -39,9 +39,14 @@ def rest_predict(server: harness.Server, values: list[float]) -> requests.Respon
     return server.post("/api/v1.0/predictions", json={"data": {"ndarray": [values]}})
 
 
-def grpc_predict(server: harness.Server, values: list[float]) -> Any:
-    with grpc.insecure_channel(f"127.0.0.1:{server.grpc}") as channel:
-        grpc.channel_ready_future(channel).result(timeout=30)
+def connected(server: harness.Server) -> grpc.Channel:
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc}")
+    grpc.channel_ready_future(channel).result(timeout=30)
+    return channel
+
+
+def grpc_predict(server: harness.Server, values: list[float], channel: grpc.Channel | None = None) -> Any:
+    with channel or connected(server) as channel:
         tensor = prediction_pb2.Tensor(shape=[1, len(values)], values=values)
         request = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(tensor=tensor))
         return prediction_pb2_grpc.ModelStub(channel).Predict(request, timeout=60)
@@ -56,9 +61,10 @@ def test_sigterm_answers_every_request_in_flight(image: str) -> None:
     calls, 2 s each, then `docker stop`: every one gets its real answer and the container exits 0."""
     env = {"GUNICORN_WORKERS": "2", "SELDON_S2I_DRAIN_SECONDS": "0"}
     with harness.serve(image, env=env) as server, ThreadPoolExecutor(6) as pool:
+        channels = [connected(server) for _ in range(2)]
         rest = [pool.submit(rest_predict, server, [2.0, float(i)]) for i in range(4)]
-        calls = [pool.submit(grpc_predict, server, [2.0, 10.0 + i]) for i in range(2)]
-        time.sleep(0.5)  # all six sent
+        calls = [pool.submit(grpc_predict, server, [2.0, 10.0 + i], channels[i]) for i in range(2)]
+        time.sleep(1)  # all six sent (and none answered: each takes 2 s)
         started = time.monotonic()
         harness.docker("stop", "--time", "30", server.container)
         stopped_in = time.monotonic() - started
@@ -221,3 +227,31 @@ def test_soak_at_defaults(soak_server: harness.Server) -> None:
     third = len(memory) // 3
     settled, last = statistics.median(memory[third : 2 * third]), statistics.median(memory[2 * third :])
     assert last <= settled * 1.1 + 20, memory
+
+
+def test_recycled_workers_are_replaced_before_they_stop(image: str) -> None:
+    """GUNICORN_MAX_REQUESTS with a model whose load() takes 2 s: under load every worker is replaced
+    several times, the new one loading while the old one still serves; no request fails."""
+    parameters = json.dumps([{"name": "load_seconds", "value": "2", "type": "FLOAT"}])
+    env = {
+        "GUNICORN_WORKERS": "2",
+        "GUNICORN_MAX_REQUESTS": "300",
+        "GUNICORN_MAX_REQUESTS_JITTER": "0",
+        "PREDICTIVE_UNIT_PARAMETERS": parameters,
+    }
+    with harness.serve(image, env=env, timeout=120) as server, requests.Session() as session:
+        deadline, answered = time.monotonic() + 20, 0
+        while time.monotonic() < deadline:
+            reply = session.post(
+                server.url("/api/v1.0/predictions"), json={"data": {"ndarray": [[0.0, 7.0]]}}
+            )
+            assert reply.status_code == 200 and reply.json()["data"]["ndarray"] == [[0.0, 7.0]], reply.text
+            answered += 1
+        logs = server.logs()
+    replaced = re.findall(r"Worker (\d+) serves: stopping worker (\d+)", logs)
+    assert answered > 900 and len(replaced) >= 2, (answered, logs[-3000:])
+    # each replacement was asked for while the old worker was serving, and started before it stopped
+    for new, old in replaced:
+        assert logs.index(f"Worker {old} reached its max requests: starting {new}") < logs.index(
+            f"Worker {new} serves: stopping worker {old}"
+        )

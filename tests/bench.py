@@ -151,10 +151,15 @@ def _grpc_client(port: int, seconds: float, concurrency: int, results: Any) -> N
     async def loop(deadline: float, latencies: list[float]) -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = prediction_pb2_grpc.ModelStub(channel)
-            await stub.Predict(request, timeout=30)  # connected before the clock starts
+            await stub.Predict(request, timeout=30, wait_for_ready=True)  # connected before the clock starts
             while time.monotonic() < deadline:
                 started = time.perf_counter()
-                await stub.Predict(request, timeout=30)
+                try:
+                    await stub.Predict(request, timeout=30)
+                except grpc.aio.AioRpcError as e:  # counted, reported: never a latency
+                    latencies.append(-1.0)
+                    print(f"---> gRPC call failed: {e.code()}", file=sys.stderr, flush=True)
+                    continue
                 latencies.append((time.perf_counter() - started) * 1000)
 
     async def main() -> list[float]:
@@ -178,9 +183,12 @@ def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, 
     ]
     for client in clients:
         client.start()
-    latencies = sorted(x for _ in clients for x in results.get(timeout=seconds + 60))
+    everything = [x for _ in clients for x in results.get(timeout=seconds + 60)]
     for client in clients:
         client.join()
+    latencies = sorted(x for x in everything if x >= 0)
+    if len(latencies) < len(everything):
+        log(f"{len(everything) - len(latencies)} of {len(everything)} gRPC calls failed")
     return {
         "rps": len(latencies) / seconds,
         "p50": latencies[len(latencies) // 2],

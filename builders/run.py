@@ -83,7 +83,7 @@ def child_environment(
 
 def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
     manifest = read_manifest(layout)
-    serving.check(environ)
+    environ = serving.checked(environ)
     resources = sizing.detect()
     env, chosen = sizing.apply(child_environment(manifest, environ), resources)
     if chosen:

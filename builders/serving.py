@@ -20,10 +20,14 @@ SECONDS = {
 }
 
 
-def check(environ: Mapping[str, str]) -> None:
+def checked(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment, with these variables validated and unquoted (s2i may hand values over quoted)."""
+    env = dict(environ)
     metrics = unquote(environ.get(METRICS, "").strip()).lower()
     if metrics and metrics not in METRICS_VALUES:
         raise InvalidValueError(METRICS, metrics, ", ".join(METRICS_VALUES), "the container's environment")
+    if metrics:
+        env[METRICS] = metrics
     for variable, default in SECONDS.items():
         value = unquote(environ.get(variable, "").strip())
         try:
@@ -35,3 +39,6 @@ def check(environ: Mapping[str, str]) -> None:
                 f"{variable}={value!r} is not a number of seconds",
                 f"Set {variable} to a number of seconds, 0 or more (default {default}).",
             )
+        if value:
+            env[variable] = value
+    return env

@@ -27,6 +27,7 @@ import errno
 import gc
 import logging
 import mmap
+import multiprocessing
 import os
 import signal
 import struct
@@ -51,6 +52,7 @@ _draining = mmap.mmap(-1, 1)
 # Set by SIGTERM in a gRPC process (see _on_term).
 _stop = threading.Event()
 _grpc_parent: Any = None  # the process that runs the gRPC workers, set by start_servers
+_mp: Any = multiprocessing  # the wrapper's multiprocessing module (USE_MULTIPROCESS may swap it)
 
 
 def seconds(variable: str, default: float) -> float:
@@ -68,9 +70,7 @@ def draining() -> bool:
 def _on_term(signum: int, frame: Any) -> None:
     """SIGTERM in the gRPC parent and in each gRPC worker: stop, and pass it on to the children."""
     _stop.set()
-    import multiprocessing
-
-    for child in multiprocessing.active_children():
+    for child in _mp.active_children():
         if child.pid:
             os.kill(child.pid, signal.SIGTERM)
 
@@ -108,20 +108,19 @@ def start_servers(
     mp: Any = None,
 ) -> None:
     """The wrapper's start_servers (same processes, same order), with an ordered stop."""
-    global _grpc_parent
-    if mp is None:
-        import multiprocessing as mp
+    global _grpc_parent, _mp
+    _mp = mp or multiprocessing
     # What is loaded so far is shared with every forked process; a full garbage collection in a child
     # would write to each of those objects and copy every page (measured: +35 MiB at once, a minute
     # into a soak). Frozen objects are never scanned, so the pages stay shared.
     gc.freeze()
     others = []
     if target2:
-        _grpc_parent = mp.Process(target=_run_grpc_parent, args=(target2,), daemon=False)
+        _grpc_parent = _mp.Process(target=_run_grpc_parent, args=(target2,), daemon=False)
         _grpc_parent.start()
     for target in (target3, metrics_target):
         if target:
-            process = mp.Process(target=target, daemon=True)
+            process = _mp.Process(target=target, daemon=True)
             process.start()
             others.append(process)
     main = os.getpid()

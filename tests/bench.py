@@ -262,7 +262,7 @@ def mlserver_rest(source: Path) -> dict[str, float]:
 
 
 def best_of(
-    measures: dict[str, Callable[[], dict[str, float]]], rounds: int = 2
+    measures: dict[str, Callable[[], dict[str, float]]], rounds: int = 3
 ) -> dict[str, dict[str, float]]:
     """Each measure `rounds` times, taking turns (a machine shared with other work drifts over minutes:
     turns spread that over every contender), keeping each one's best throughput."""
@@ -285,7 +285,7 @@ def comparison_rows(label: str, ours: dict[str, float], theirs: dict[str, float]
 
 
 def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
-    log(f"REST load, {LOAD_SECONDS}s each, best of 2 in turns: our defaults, stock, MLServer")
+    log(f"REST load, {LOAD_SECONDS}s each, best of 3 in turns: our defaults, stock, MLServer")
     rest = best_of({
         "ours": lambda: serving(ours_image, None, seldon_rest),
         "stock": lambda: serving(base_image, None, seldon_rest),
@@ -293,7 +293,7 @@ def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
     })  # fmt: skip
     rows = comparison_rows("REST", rest["ours"], rest["stock"], "stock")
     rows += comparison_rows("REST", rest["ours"], rest["MLServer"], "MLServer")
-    log(f"gRPC load, {LOAD_SECONDS}s each, best of 2 in turns: our defaults, stock")
+    log(f"gRPC load, {LOAD_SECONDS}s each, best of 3 in turns: our defaults, stock")
     calls = best_of({
         "ours": lambda: serving(ours_image, None, grpc_load),
         "stock": lambda: serving(base_image, None, grpc_load),
@@ -312,7 +312,7 @@ def grpc_sizing_rows(ours_image: str) -> list[Row]:
         return lambda: serving(ours_image, env, grpc_load)
 
     measures = {f"{w} {t}": grpc_at(w, t) for w, t in grid}
-    results = best_of(measures)
+    results = best_of(measures, rounds=2)
     reference = results["1 1"]
     for workers, threads in grid[1:]:
         result = results[f"{workers} {threads}"]
@@ -470,9 +470,10 @@ def report(rows: list[tuple[str, str, str, str]]) -> None:
         "stock wrapper at its defaults (1 gunicorn worker, 1 thread, 1 gRPC worker, metrics in a Manager",
         "process), and against MLServer 1.7.1 (scikit-learn runtime, the same joblib file, run from a",
         "virtualenv on the host with `parallel_workers: 0`: its parallel inference pool does not start",
-        f"here). {LOAD_SECONDS}s of load from 127.0.0.1 each after a warm-up (REST: wrk, 2 threads, 8",
-        "connections; gRPC: 2 Python client processes with 4 calls in flight each, on their own",
-        "connections; clients share the machine's cores with the server). Ratios are ours / theirs.",
+        f"here). {LOAD_SECONDS}s of load from 127.0.0.1 each after a warm-up, the best of 3 runs taken in",
+        "turns (the machine is shared: turns spread its drift over every contender). REST: wrk, 2",
+        "threads, 8 connections; gRPC: 2 Python client processes with 4 calls in flight each, on their",
+        "own connections; clients share the machine's cores with the server. Ratios are ours / theirs.",
         "The sizing rows measure the defaults of builders/sizing.py on our image.",
         "",
         "| Measure | Ours | Baseline / stock | Ratio |",

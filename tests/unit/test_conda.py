@@ -163,7 +163,7 @@ def test_plan_with_python_makes_the_conda_env_the_app_environment() -> None:
     # and run serves from the conda environment
     manifest = {"model_name": "M", "wrapper_service_type": "MODEL", "conda": plan.manifest()}
     root = conda.app_root(manifest, LAYOUT.app_root)
-    assert run.microservice_argv(manifest, {}, root)[0] == "/opt/app-root/conda/bin/seldon-core-microservice"
+    assert run.microservice_argv(manifest, {}, root)[0] == "/opt/app-root/conda/bin/python"
 
 
 def test_app_root_without_conda_or_when_layered() -> None:

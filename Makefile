@@ -77,11 +77,17 @@ demo: images venv ## build templates/model-template-app, serve it, show a predic
 test: images venv ## unit and Docker tests
 	$(PY) -m pytest
 
-bench: images venv ## measure builds and serving against a baseline; writes BENCHMARKS.md
+bench: images venv $(VENV)-mlserver/.installed ## measure builds and serving against a baseline and MLServer; writes BENCHMARKS.md
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt --find-links $(VENV)/wrapper \
 		-e '.[dev,bench]' 'seldon-core==1.18.2+s2i'
 	$(PY) -m tests.bench
+
+# MLServer, the benchmark's peer, in an environment of its own (its dependencies are not the wrapper's)
+$(VENV)-mlserver/.installed: tests/mlserver-requirements.txt
+	test -x $(VENV)-mlserver/bin/python || python3 -m venv $(VENV)-mlserver
+	$(VENV)-mlserver/bin/pip install --quiet --disable-pip-version-check -r tests/mlserver-requirements.txt
+	touch $@
 
 test-unit: venv
 	$(PY) -m pytest -m 'not docker'
@@ -110,4 +116,4 @@ lock: venv ## re-pin the wrapper environment, the protoc stage and the ngraph-on
 clean: ## remove the images this repository builds (the base image stays: it is slow to make)
 	-$(DOCKER) rmi $(ONNX_IMAGE) $(PYTHON_IMAGE) $(DEMO_IMAGE)
 	-$(DOCKER) image prune --force --filter label=io.openshift.s2i.build.image
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-mlserver .pytest_cache .mypy_cache .ruff_cache

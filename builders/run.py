@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from builders import conda, log, proc, sizing
+from builders import conda, log, proc, serving, sizing
 from builders.config import unquote
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
@@ -19,6 +19,8 @@ from builders.manifest import Manifest, read
 
 # OUTLIER_DETECTOR classes with only `score` are served through this adapter (see its docstring).
 SHIM_DIR = Path(__file__).with_name("shim")
+# seldon-core-microservice's main(), with the metrics and the stop of builders/shim (see its docstring).
+SERVE_SHIM = "seldon_s2i_serve.py"
 SCORE_ADAPTER = "seldon_s2i_outlier.ScoreOutlierDetector"
 COMPONENT_VARIABLE = "SELDON_S2I_COMPONENT"
 
@@ -29,10 +31,13 @@ DEFAULT_PORTS = {
 }
 
 
-def microservice_argv(manifest: Manifest, environ: Mapping[str, str], app_root: Path) -> list[str]:
-    """The seldon-core-microservice command line. Pure: unit tests pin it exactly."""
+def microservice_argv(
+    manifest: Manifest, environ: Mapping[str, str], app_root: Path, shim_dir: Path = SHIM_DIR
+) -> list[str]:
+    """The seldon-core-microservice command line, through the serving shim. Pure: unit tests pin it."""
     argv = [
-        str(app_root / "bin" / "seldon-core-microservice"),
+        str(app_root / "bin" / "python"),
+        str(shim_dir / SERVE_SHIM),
         SCORE_ADAPTER if manifest.score_adapter else manifest.model_name,
         "--service-type",
         manifest.wrapper_service_type,
@@ -65,6 +70,7 @@ def child_environment(
 
 def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
     manifest = read(layout.manifest)
+    environ = serving.checked(environ)
     resources = sizing.detect()
     env, chosen = sizing.apply(child_environment(manifest, environ), resources)
     if chosen:

@@ -2,11 +2,16 @@
 
 The wrapper's stock defaults are one gunicorn worker with one thread and one gRPC worker, whatever the
 pod's size. Measured here (BENCHMARKS.md), one sync worker per CPU serves about twice the requests at a
-lower p99 than the stock default, while extra threads per worker only add GIL contention; so: one
-worker per CPU, one thread each, capped by memory. gRPC stays at the wrapper's one worker: more gRPC
-worker processes measured slower here and each one loads another copy of the model. Workers are
-recycled after many requests so a slow leak in user code cannot grow without bound. Every value is
-only a default: GUNICORN_WORKERS and the other wrapper variables, when set, win.
+lower p99 than the stock default, while extra threads per REST worker only add GIL contention; so: one
+REST worker per CPU, one thread each, capped by memory. gRPC, measured again once metrics stopped
+serialising every process through the wrapper's Manager: two processes of two threads served 1.3x to
+2.8x the calls of one process with one thread on 2 CPUs (one process with 4 threads 1.4x, 2 processes
+with 4 threads 1.4x), so one gRPC process per CPU with two threads, within the memory left by the
+REST workers (each gRPC process loads another copy of the model), at least one. Workers are recycled
+after many requests so a slow leak in user code cannot grow without bound; a replacement loads before
+the old worker stops (builders/shim/seldon_s2i_graceful.py), so at 100,000 recycling costs an extra
+process while it loads every few minutes at full load, and nothing when idle. Every value is only a
+default: GUNICORN_WORKERS and the other wrapper variables, when set, win.
 """
 
 from __future__ import annotations
@@ -65,9 +70,14 @@ def defaults(resources: Resources) -> dict[str, str]:
     workers = max(1, math.ceil(resources.cpus - 0.25))  # 1.2 CPUs: one worker; 1.5: two
     if resources.memory is not None:
         workers = max(1, min(workers, resources.memory // MEMORY_PER_WORKER))
+    grpc_workers = max(1, math.ceil(resources.cpus - 0.25))
+    if resources.memory is not None:
+        grpc_workers = max(1, min(grpc_workers, resources.memory // MEMORY_PER_WORKER - workers))
     return {
         "GUNICORN_WORKERS": str(workers),
         "GUNICORN_THREADS": "1",
+        "GRPC_WORKERS": str(grpc_workers),
+        "GRPC_THREADS": "2",
         "GUNICORN_MAX_REQUESTS": str(MAX_REQUESTS),
         "GUNICORN_MAX_REQUESTS_JITTER": str(MAX_REQUESTS_JITTER),
     }

@@ -73,6 +73,11 @@ Runtime variables (docker run -e, or the SeldonDeployment):
   PREDICTIVE_UNIT_PARAMETERS            JSON list of class parameters
   GUNICORN_WORKERS, GUNICORN_THREADS, GRPC_WORKERS, GRPC_THREADS, GUNICORN_MAX_REQUESTS,
   SELDON_LOG_LEVEL, PAYLOAD_PASSTHROUGH and every other seldon-core wrapper variable pass through.
+  SELDON_S2I_DRAIN_SECONDS              after SIGTERM, keep serving this long while /health/ping
+                                        answers 503 (default 5), then stop
+  SELDON_S2I_GRACE_SECONDS              then requests in progress get this long (default 20)
+  SELDON_S2I_METRICS                    mmap (default): custom metrics in per-process files;
+                                        stock: the wrapper's own Manager-based class
 
 Try it:
   curl -s -H 'Content-Type: application/json' \\

@@ -144,7 +144,7 @@ def wait_ready(server: Server, timeout: float) -> float:
         try:
             if requests.get(server.url("/health/ping"), timeout=2).status_code == 200:
                 return time.monotonic() - started
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # a model still loading holds the request
             pass
         state = docker("inspect", "-f", "{{.State.Running}}", server.container, check=False)
         if state.stdout.strip() == b"false":

@@ -37,7 +37,7 @@ def metric(text: str, name: str) -> float:
 
 @pytest.fixture(scope="module")
 def features(built: Build) -> harness.Server:  # type: ignore[misc]
-    env = {"PREDICTIVE_UNIT_PARAMETERS": PARAMETERS, "GUNICORN_WORKERS": "2"}
+    env = {"PREDICTIVE_UNIT_PARAMETERS": PARAMETERS, "GUNICORN_WORKERS": "2", "GRPC_WORKERS": "1"}
     with harness.serve(built(harness.FIXTURES / "wrapper_features"), env=env) as server:
         yield server
 
@@ -86,7 +86,7 @@ def test_health_status_and_metadata(features: harness.Server) -> None:
 def test_load_runs_in_every_worker(features: harness.Server) -> None:
     listing = harness.docker("exec", features.container, "sh", "-c", "ls /tmp | grep ^loaded-")
     loaded = listing.stdout.decode().split()
-    # GUNICORN_WORKERS=2 REST workers and the gRPC server each loaded the model once.
+    # GUNICORN_WORKERS=2 REST workers and GRPC_WORKERS=1 gRPC process each loaded the model once.
     assert len(loaded) == 3, loaded
     pids = set()
     for _ in range(20):

@@ -18,7 +18,8 @@ MANIFEST = Manifest(
 
 def test_defaults() -> None:
     assert run.microservice_argv(MANIFEST, {}, Path("/opt/app-root")) == [
-        "/opt/app-root/bin/seldon-core-microservice", "MyModel", "--service-type", "MODEL",
+        "/opt/app-root/bin/python", str(run.SHIM_DIR / "seldon_s2i_serve.py"),
+        "MyModel", "--service-type", "MODEL",
         "--http-port", "9000", "--grpc-port", "9500", "--metrics-port", "6000",
     ]  # fmt: skip
 
@@ -31,7 +32,8 @@ def test_ports_from_environment_and_legacy_persistence() -> None:
     }
     manifest = replace(MANIFEST, model_name="pkg.mod.Router", wrapper_service_type="ROUTER", persistence=True)
     assert run.microservice_argv(manifest, env, Path("/app")) == [
-        "/app/bin/seldon-core-microservice", "pkg.mod.Router", "--service-type", "ROUTER",
+        "/app/bin/python", str(run.SHIM_DIR / "seldon_s2i_serve.py"),
+        "pkg.mod.Router", "--service-type", "ROUTER",
         "--http-port", "8000", "--grpc-port", "8500", "--metrics-port", "6000", "--persistence", "1",
     ]  # fmt: skip
 
@@ -55,8 +57,8 @@ def test_payload_passthrough(built: bool, runtime: str | None, expected: str) ->
 def test_score_only_outlier_detector_is_served_through_the_adapter() -> None:
     manifest = replace(MANIFEST, model_name="pkg.Detector", wrapper_service_type="OUTLIER_DETECTOR")
     adapted = replace(manifest, score_adapter=True)
-    assert run.microservice_argv(adapted, {}, Path("/app"))[1] == "seldon_s2i_outlier.ScoreOutlierDetector"
-    assert run.microservice_argv(manifest, {}, Path("/app"))[1] == "pkg.Detector"
+    assert run.microservice_argv(adapted, {}, Path("/app"))[2] == "seldon_s2i_outlier.ScoreOutlierDetector"
+    assert run.microservice_argv(manifest, {}, Path("/app"))[2] == "pkg.Detector"
     child = run.child_environment(adapted, {"PYTHONPATH": "/extra"}, shim_dir=Path("/shim"))
     assert child["SELDON_S2I_COMPONENT"] == "pkg.Detector"
     assert child["PYTHONPATH"] == "/shim:/extra"

@@ -35,20 +35,24 @@ def test_detect(tmp_path: Path, files: dict[str, str], affinity: int, expected: 
 
 
 @pytest.mark.parametrize(
-    ("resources", "workers"),
+    ("resources", "workers", "grpc_workers"),
     [
-        (Resources(0.5, None), "1"),
-        (Resources(1.2, None), "1"),
-        (Resources(1.5, None), "2"),
-        (Resources(4, None), "4"),
-        (Resources(4, 2**30), "2"),  # 1 GiB allows two 512 MiB workers
-        (Resources(4, 2**28), "1"),
+        (Resources(0.5, None), "1", "1"),
+        (Resources(1.2, None), "1", "1"),
+        (Resources(1.5, None), "2", "2"),
+        (Resources(4, None), "4", "4"),
+        (Resources(4, 2**30), "2", "1"),  # 1 GiB allows two 512 MiB REST workers; gRPC keeps one
+        (Resources(4, 2**31), "4", "1"),
+        (Resources(4, 3 * 2**30), "4", "2"),
+        (Resources(4, 2**28), "1", "1"),
     ],
 )
-def test_defaults(resources: Resources, workers: str) -> None:
+def test_defaults(resources: Resources, workers: str, grpc_workers: str) -> None:
     assert sizing.defaults(resources) == {
         "GUNICORN_WORKERS": workers,
         "GUNICORN_THREADS": "1",
+        "GRPC_WORKERS": grpc_workers,
+        "GRPC_THREADS": "2",
         "GUNICORN_MAX_REQUESTS": "100000",
         "GUNICORN_MAX_REQUESTS_JITTER": "10000",
     }

@@ -1,0 +1,42 @@
+"""The serving shim's runtime variables, checked by `run` before the server starts."""
+
+from __future__ import annotations
+
+import pytest
+
+from builders import serving
+from builders.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {"SELDON_S2I_METRICS": "stock", "SELDON_S2I_DRAIN_SECONDS": "0", "SELDON_S2I_GRACE_SECONDS": "7.5"},
+        {"SELDON_S2I_METRICS": '"MMAP"', "SELDON_S2I_DRAIN_SECONDS": " "},
+    ],
+)
+def test_accepted(environ: dict[str, str]) -> None:
+    env = serving.checked(environ)
+    assert env.get("SELDON_S2I_METRICS", "mmap") in ("mmap", "stock")
+    assert all(not value.startswith('"') for value in env.values())
+
+
+def test_unquoted_for_the_shim() -> None:
+    quoted = {"SELDON_S2I_METRICS": '"Stock"', "SELDON_S2I_DRAIN_SECONDS": "'2'", "OTHER": '"x"'}
+    env = serving.checked(quoted)
+    assert env == {"SELDON_S2I_METRICS": "stock", "SELDON_S2I_DRAIN_SECONDS": "2", "OTHER": '"x"'}
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"SELDON_S2I_METRICS": "manager"}, "SELDON_S2I_METRICS='manager'"),
+        ({"SELDON_S2I_DRAIN_SECONDS": "5s"}, "SELDON_S2I_DRAIN_SECONDS='5s' is not a number of seconds"),
+        ({"SELDON_S2I_GRACE_SECONDS": "-1"}, "SELDON_S2I_GRACE_SECONDS='-1' is not a number of seconds"),
+    ],
+)
+def test_rejected_with_the_variable_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        serving.checked(environ)
+    assert caught.value.tip

@@ -139,7 +139,7 @@ def token_index(tmp_path: Path) -> Iterator[harness.Index]:
 
 def assert_token_nowhere(image: str, result: harness.BuildResult, token: str, config_too: bool) -> None:
     """The token in no layer's files (names or contents), nor in the log; with `config_too`, nor in
-    the image configuration (s2i itself keeps -e values there; `python -m builders build` does not).
+    the image configuration (s2i itself keeps -e values there; `python -m builders.host` does not).
     The installed package's own text must be found, or the search is blind."""
     assert token not in result.log
     hits = harness.files_containing(image, token.encode(), b"private-1.0")

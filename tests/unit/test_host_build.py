@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from builders.errors import ConfigError
-from builders.host import build as dockerbuild
+from builders.host import build as host_build
 from builders.host import secrets, upload
 from builders.host.docker import Docker
 
@@ -41,31 +41,31 @@ def test_upload_stream_is_owned_by_1001_skips_git_and_carries_the_artifacts(tmp_
 
 def test_builder_labels_name_scripts_and_destination() -> None:
     labels = {
-        dockerbuild.SCRIPTS_LABEL: "image:///usr/libexec/s2i",
-        dockerbuild.DESTINATION_LABEL: "/in/",
+        host_build.SCRIPTS_LABEL: "image:///usr/libexec/s2i",
+        host_build.DESTINATION_LABEL: "/in/",
     }
-    builder = dockerbuild.Builder.of({"Config": {"Labels": labels}})
+    builder = host_build.Builder.of({"Config": {"Labels": labels}})
     assert (builder.scripts, builder.destination) == ("/usr/libexec/s2i", "/in")
     assert builder.artifacts_file == "/in/s2i-artifacts.tar"
-    plain = dockerbuild.Builder.of({"Config": {"Labels": None}})
+    plain = host_build.Builder.of({"Config": {"Labels": None}})
     assert (plain.scripts, plain.destination) == ("/usr/libexec/s2i", "/tmp")
     with pytest.raises(ConfigError, match="is not an image:// URL"):
-        dockerbuild.Builder.of({"Config": {"Labels": {dockerbuild.SCRIPTS_LABEL: "https://x/s2i"}}})
+        host_build.Builder.of({"Config": {"Labels": {host_build.SCRIPTS_LABEL: "https://x/s2i"}}})
 
 
 def test_parse_arguments(tmp_path: Path) -> None:
-    assert dockerbuild.parse_env_args(["A=1", "B=x=y", "C="]) == (("A", "1"), ("B", "x=y"), ("C", ""))
-    assert dockerbuild.parse_injections([f"{tmp_path}:/whl"]) == ((tmp_path, "/whl"),)
+    assert host_build.parse_env_args(["A=1", "B=x=y", "C="]) == (("A", "1"), ("B", "x=y"), ("C", ""))
+    assert host_build.parse_injections([f"{tmp_path}:/whl"]) == ((tmp_path, "/whl"),)
     with pytest.raises(ConfigError, match="not KEY=VALUE"):
-        dockerbuild.parse_env_args(["MODEL_NAME"])
+        host_build.parse_env_args(["MODEL_NAME"])
     with pytest.raises(ConfigError, match="is not a folder"):
-        dockerbuild.parse_injections([f"{tmp_path}/missing:/whl"])
+        host_build.parse_injections([f"{tmp_path}/missing:/whl"])
     with pytest.raises(ConfigError, match="HOST_DIR:/absolute/destination"):
-        dockerbuild.parse_injections([f"{tmp_path}:whl"])
+        host_build.parse_injections([f"{tmp_path}:whl"])
 
 
 def _image(image_id: str, env: list[str], layers: int, builder_id: str = "") -> dict[str, object]:
-    labels = {dockerbuild.BUILDER_ID_LABEL: builder_id} if builder_id else {}
+    labels = {host_build.BUILDER_ID_LABEL: builder_id} if builder_id else {}
     return {
         "Id": image_id,
         "Config": {"Env": env, "Labels": labels},
@@ -77,12 +77,12 @@ def test_in_place_rebuild_only_on_the_same_builder_and_environment() -> None:
     builder = _image("sha256:b", ["PATH=/bin", "HOME=/opt/app-root/src"], layers=5)
     env = {"MODEL_NAME": "MyModel"}
     same = _image("sha256:p", ["PATH=/bin", "HOME=/opt/app-root/src", "MODEL_NAME=MyModel"], 6, "sha256:b")
-    assert dockerbuild.why_not_in_place(same, builder, env) is None
+    assert host_build.why_not_in_place(same, builder, env) is None
     other_builder = {**same, "Config": {**same["Config"], "Labels": {}}}  # type: ignore[dict-item]
-    assert "another builder" in str(dockerbuild.why_not_in_place(other_builder, builder, env))
-    assert "environment" in str(dockerbuild.why_not_in_place(same, builder, {**env, "FOO": "1"}))
-    deep = _image("sha256:p", same["Config"]["Env"], 5 + dockerbuild.MAX_STACKED_LAYERS, "sha256:b")  # type: ignore[index]
-    assert "stacked" in str(dockerbuild.why_not_in_place(deep, builder, env))
+    assert "another builder" in str(host_build.why_not_in_place(other_builder, builder, env))
+    assert "environment" in str(host_build.why_not_in_place(same, builder, {**env, "FOO": "1"}))
+    deep = _image("sha256:p", same["Config"]["Env"], 5 + host_build.MAX_STACKED_LAYERS, "sha256:b")  # type: ignore[index]
+    assert "stacked" in str(host_build.why_not_in_place(deep, builder, env))
 
 
 def test_secrets_folder_merges_the_users_netrc_and_is_private(tmp_path: Path) -> None:

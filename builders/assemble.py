@@ -45,7 +45,8 @@ class Inputs:
 
 def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool = False) -> None:
     """`in_place`: this runs in the previous image of the same application (the fast path of
-    `builders.host --incremental`); only the code is replaced, and only when the dependencies are unchanged."""
+    `builders.host --incremental`); only the code is replaced, and only when the dependencies are
+    unchanged."""
     os.umask(0o002)  # group 0 must be able to write: OpenShift runs images with arbitrary UIDs
     inputs = read_inputs(environ, layout)
     reused = reuse_dependencies(inputs, layout, in_place)

@@ -71,8 +71,8 @@ class Plan:
         lines += list(self.notes)
         if self.environment and self.conda:
             lines += conda.describe(self.environment, self.conda)
-        if self.order():
-            numbered = [f"{n}. {step}" for n, step in enumerate(self.order(), start=1)]
+        numbered = [f"{n}. {step}" for n, step in enumerate(self.order(), start=1)]
+        if numbered:
             lines.append(f"install order: {', '.join(numbered)}")
         return lines
 

@@ -41,11 +41,9 @@ class Docker:
 
     def start(self, container: str, *, show_output: bool) -> int:
         """Start the container attached, streaming its output to the log; return its exit status."""
+        argv = [self.command, "start", "--attach", container]
         try:
-            if show_output:
-                proc.run([self.command, "start", "--attach", container], indent=False, echo=False)
-            else:
-                proc.run([self.command, "start", "--attach", container], quiet=True)
+            proc.run(argv, quiet=not show_output, indent=False, echo=False)
         except BuilderError:
             pass  # the status below is what counts; the container already said why
         return int(proc.output([self.command, "wait", container]).strip() or "1")

@@ -65,7 +65,8 @@ class BuildRequest:
     env: tuple[tuple[str, str], ...] = ()
     injections: tuple[tuple[Path, str], ...] = ()
     incremental: bool = False
-    network: str = "host"
+    # None: Docker's own default network, as `s2i build`; `--network host` where a build needs it
+    network: str | None = None
     docker: Docker = field(default_factory=Docker)
 
 
@@ -139,6 +140,7 @@ def build(request: BuildRequest) -> None:
 
 
 def _build(request: BuildRequest, source: Path, env: dict[str, str]) -> None:
+    request.docker.check()
     info = request.docker.inspect(request.builder)
     if info is None:
         raise ConfigError(
@@ -209,6 +211,10 @@ def _env_pairs(info: dict[str, Any]) -> list[tuple[str, str]]:
     return [(key, value) for key, _, value in pairs]
 
 
+def _network(request: BuildRequest) -> list[str]:
+    return ["--network", request.network] if request.network else []
+
+
 def _save_artifacts(request: BuildRequest, builder: Builder, target: Path) -> bool:
     """Run the previous image's save-artifacts into a file and copy it out with `docker cp` into
     `target`: the Docker API's archive endpoint is several times faster than a container's attached
@@ -217,7 +223,7 @@ def _save_artifacts(request: BuildRequest, builder: Builder, target: Path) -> bo
     docker = request.docker
     with log.step(f"Saving artifacts from the previous {request.image}"):
         script = f"{builder.scripts}/save-artifacts > {builder.artifacts_file}"
-        options = ["--network", request.network, "--entrypoint", "/bin/sh"]
+        options = [*_network(request), "--entrypoint", "/bin/sh"]
         container = docker.create(options, [request.image, "-c", script])
         try:
             if docker.start(container, show_output=False) != 0:
@@ -245,8 +251,7 @@ def _assemble(
     succeeds, commit it as request.image. Returns assemble's exit status; the container never stays."""
     docker = request.docker
     options = [
-        "--network",
-        request.network,
+        *_network(request),
         "--user",
         f"{UPLOAD_UID}",
         "--label",

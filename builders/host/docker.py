@@ -13,14 +13,23 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from builders import log, proc
-from builders.errors import BuilderError
+from builders.errors import BuilderError, DockerUnavailable
 
 
 @dataclass(frozen=True)
 class Docker:
     command: str = "docker"
 
+    def check(self) -> None:
+        """Raise DockerUnavailable unless an engine answers: after this, a failed `image inspect`
+        means the image is absent, not that the daemon is stopped."""
+        try:
+            proc.output([self.command, "version", "--format", "{{.Server.Version}}"])
+        except BuilderError as exc:
+            raise DockerUnavailable(self.command, exc.what) from None
+
     def inspect(self, image: str) -> dict[str, Any] | None:
+        """The image's configuration, or None when the engine has no such image (call check() first)."""
         try:
             raw = proc.output([self.command, "image", "inspect", image])
         except BuilderError:

@@ -4,7 +4,12 @@ build variables (the Docker parts are in tests/docker)."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
+import sys
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -109,3 +114,25 @@ def test_a_cleanup_failure_is_logged_and_never_raised(capsys: pytest.CaptureFixt
     assert "WARNING could not remove container abc123: `false rm --force --volumes abc123` exited" in (
         capsys.readouterr().err
     )
+
+
+def test_a_stopped_docker_engine_is_reported_as_such_not_as_a_missing_builder(tmp_path: Path) -> None:
+    # The real docker CLI, pointed at a socket nobody listens on: what a stopped dockerd looks like.
+    if shutil.which("docker") is None:
+        pytest.skip("no docker CLI on this machine")
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path / 'no-daemon.sock'}"}
+    source = tmp_path / "src"
+    source.mkdir()
+    argv = [sys.executable, "-m", "builders.host", str(source), "some/builder:1", "out:1"]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2])
+    assert result.returncode == 1
+    assert "ERROR the Docker engine does not answer `docker version`" in result.stderr
+    assert "TIP Start dockerd" in result.stderr
+    assert "is not present" not in result.stderr
+
+
+def test_the_build_containers_use_dockers_default_network_unless_one_is_named() -> None:
+    request = host_build.BuildRequest(source=Path("."), builder="b", image="i")
+    assert request.network is None
+    assert host_build._network(request) == []
+    assert host_build._network(replace(request, network="host")) == ["--network", "host"]

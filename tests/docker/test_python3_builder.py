@@ -176,11 +176,20 @@ def test_as_dockerfile_mode(python3_builder: str, tmp_path: Path) -> None:
 
 
 def test_usage_script(python3_builder: str) -> None:
-    explicit = harness.docker("run", "--rm", python3_builder, "/usr/libexec/s2i/usage").stdout.decode()
-    default = harness.docker("run", "--rm", python3_builder).stdout.decode()
+    explicit = harness.s2i_usage(harness.docker("run", "--rm", python3_builder, "/usr/libexec/s2i/usage"))
+    default = harness.s2i_usage(harness.docker("run", "--rm", python3_builder))
     assert explicit == default
     assert f"s2i build ./my-model seldonio/seldon-core-s2i-python3:{harness.VERSION} my-model:0.1" in explicit
     assert "http://127.0.0.1:9000/api/v1.0/predictions" in explicit
+
+
+def test_usage_keeps_its_layout_as_s2i_usage_shows_it(python3_builder: str) -> None:
+    result = harness.docker("run", "--rm", python3_builder, "/usr/libexec/s2i/usage")
+    assert result.stdout == b""  # s2i would trim every line's indentation there
+    shown = harness.s2i_usage(result)
+    # the tables keep their indentation, continuation lines included, so the columns line up
+    assert "\n  MODEL_NAME            required." in shown
+    assert "\n                        --hash lines work)" in shown
 
 
 def test_save_artifacts_streams_a_tar(model_template_image: str) -> None:

@@ -192,11 +192,12 @@ def test_usage_keeps_its_layout_as_s2i_usage_shows_it(python3_builder: str) -> N
     assert "\n                        --hash lines work)" in shown
 
 
-def test_save_artifacts_streams_a_tar(model_template_image: str) -> None:
+def test_save_artifacts_streams_only_its_note(model_template_image: str) -> None:
     result = harness.docker("run", "--rm", model_template_image, "/usr/libexec/s2i/save-artifacts")
     with tarfile.open(fileobj=io.BytesIO(result.stdout)) as tar:
         names = tar.getnames()
-    assert "s2i-manifest.json" in names
+    assert names == ["s2i-incremental-note.txt"]
+    assert result.stderr == b""
 
 
 def test_sigterm_stops_the_server_promptly(model_template_image: str) -> None:

@@ -142,7 +142,7 @@ def test_a_patch_whose_upstream_text_is_gone_stops_the_rebuild() -> None:
         "seldon_core/wrapper.py", "from flask_cors import CORS\n", "x", "import HTTPException"
     )
     with pytest.raises(
-        SystemExit, match="patch 'import HTTPException': seldon_core/wrapper.py does not contain"
+        SystemExit, match=r"patch 'import HTTPException': seldon_core/wrapper\.py does not contain"
     ):
         wrapperwheel.patch(files, (edit,))
     twice = wrapperwheel.Patch("seldon_core/wrapper.py", "e", "E", "ambiguous")

@@ -95,6 +95,9 @@ Try it:
 
 def text(notes: Path = NOTES) -> str:
     extra = "".join("\n" + note.read_text(encoding="utf-8") for note in sorted(notes.glob("*.txt")))
-    return TEXT.format(
-        version=__version__, image=IMAGE_NAME, wrapper=wrapper.TITLE, wrapper_version=wrapper.VERSION
-    ) + extra
+    return (
+        TEXT.format(
+            version=__version__, image=IMAGE_NAME, wrapper=wrapper.TITLE, wrapper_version=wrapper.VERSION
+        )
+        + extra
+    )

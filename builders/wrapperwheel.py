@@ -100,6 +100,16 @@ PATCHES = (
 """,
         "an HTTP error below 500 keeps its status",
     ),
+    # static_url_path="" registered a GET route for every path (`/<path:filename>`, files of a static
+    # folder seldon_core does not ship): a GET on POST-only /api/v1.0/predictions answered 404 and a
+    # POST on an unknown path 405. Without it, an unknown path is a 404 and a wrong method a 405.
+    # (/seldon.json is a route of its own; the metrics app keeps its own Flask object.)
+    Patch(
+        "seldon_core/wrapper.py",
+        '(user_model, seldon_metrics):\n    app = Flask(__name__, static_url_path="")\n',
+        "(user_model, seldon_metrics):\n    app = Flask(__name__, static_folder=None)\n",
+        "no catch-all static route on the REST app",
+    ),
     # numpy 2 deprecates numpy.core (numpy._core now); ndarray is the same class from numpy itself.
     Patch(
         "seldon_core/microservice_tester.py",

@@ -110,6 +110,15 @@ PATCHES = (
         "(user_model, seldon_metrics):\n    app = Flask(__name__, static_folder=None)\n",
         "no catch-all static route on the REST app",
     ),
+    # The other component types answer under /api/v1.0/ too (predictions, feedback); a COMBINER only at
+    # /aggregate, which the graph calls. /api/v1.0/aggregate is the same route, for a user's curl.
+    Patch(
+        "seldon_core/wrapper.py",
+        '    @app.route("/aggregate", methods=["GET", "POST"])\n',
+        '    @app.route("/aggregate", methods=["GET", "POST"])\n'
+        '    @app.route("/api/v1.0/aggregate", methods=["POST"])\n',
+        "/api/v1.0/aggregate beside /aggregate",
+    ),
     # numpy 2 deprecates numpy.core (numpy._core now); ndarray is the same class from numpy itself.
     Patch(
         "seldon_core/microservice_tester.py",

@@ -93,8 +93,5 @@ def restricting(dists: Iterable[metadata.Distribution]) -> list[tuple[str, str, 
 
 
 def _is_licence(classifier: str) -> bool:
-    return (
-        classifier.startswith(_CLASSIFIER)
-        and classifier.count(" :: ") >= 1
-        and "OSI Approved" != (classifier.rsplit(" :: ", 1)[-1])
-    )
+    """`License :: OSI Approved :: MIT License`, not the bare `License :: OSI Approved`."""
+    return classifier.startswith(_CLASSIFIER) and classifier.rsplit(" :: ", 1)[-1] != "OSI Approved"

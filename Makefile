@@ -58,16 +58,16 @@ images: base-image ## build the builder images
 
 venv: $(VENV)/.installed ## the developer environment: tests, lint, the seldon-core client
 $(VENV)/.installed: pyproject.toml VERSION builders/wrapper-lock.txt builders/wrapper-requirements.txt \
-		builders/protoc-lock.txt builders/wrapperwheel.py
+		builders/protoc-lock.txt builders/wrapperwheel.py builders/wrapper.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==0.13.9
-	@# seldon-core (SeldonClient, the gRPC stubs) as the images have it: rebuilt by builders/wrapperwheel.py
+	@# seldon-core (SeldonClient, the gRPC stubs) as the images have it: the release builders/wrapper.py
+	@# names, downloaded and rebuilt by builders/wrapperwheel.py
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -r builders/protoc-lock.txt
-	$(PY) -m pip download --quiet --no-deps --only-binary :all: --dest $(VENV)/wrapper seldon-core==1.18.2
-	$(PY) -I builders/wrapperwheel.py $(VENV)/wrapper/seldon_core-1.18.2-py3-none-any.whl \
-		builders/wrapper-requirements.txt $(VENV)/wrapper
+	rm -rf $(VENV)/wrapper
+	$(PY) -m builders.wrapperwheel builders/wrapper-requirements.txt $(VENV)/wrapper
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt --find-links $(VENV)/wrapper \
-		-e '.[dev]' 'seldon-core==1.18.2+s2i'
+		-e '.[dev]' $(VENV)/wrapper/seldon_core-*.whl
 	touch $@
 
 demo: images venv ## build templates/model-template-app, serve it, show a prediction
@@ -81,7 +81,7 @@ test: images venv ## unit and Docker tests
 bench: images venv $(VENV)-mlserver/.installed ## measure builds and serving against a baseline and MLServer; writes BENCHMARKS.md
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt --find-links $(VENV)/wrapper \
-		-e '.[dev,bench]' 'seldon-core==1.18.2+s2i'
+		-e '.[dev,bench]' $(VENV)/wrapper/seldon_core-*.whl
 	$(PY) -m tests.bench
 
 # MLServer, the benchmark's peer, in an environment of its own (its dependencies are not the wrapper's)

@@ -23,6 +23,7 @@ from builders import (
     incremental,
     install,
     installers,
+    licenses,
     log,
     proc,
     sbom,
@@ -173,8 +174,15 @@ def write_sbom(inputs: Inputs, layout: Layout) -> None:
     target = layout.app_root / sbom.PATH.name
     with log.step(f"Writing the SBOM (CycloneDX JSON) to {target}"):
         app_env = inputs.plan.conda.app_root if inputs.plan.conda else layout.app_root
-        count = sbom.write([incremental.site_packages(app_env)], inputs.cfg.model_name, target)
+        site_packages = [incremental.site_packages(app_env)]
+        count = sbom.write(site_packages, inputs.cfg.model_name, target)
         log.detail(f"{count} components, the wrapper included; the image label {sbom.LABEL} names it")
+        # The application's dependencies are its owner's choice: a warning, not a failure.
+        for name, version, licence in licenses.restricting(sbom.distributions(site_packages)):
+            log.warning(
+                f"{name} {version} is licensed under {licence!r}, which restricts production use: "
+                "check its terms before you deploy this image"
+            )
 
 
 def write_manifest(inputs: Inputs, layout: Layout, score_adapter: bool) -> None:

@@ -37,6 +37,28 @@ def _method_error(config: BuildConfig, where: str, groups: list[tuple[str, ...]]
     )
 
 
+def _serves_instead(config: BuildConfig, methods: set[str]) -> list[ServiceType]:
+    """The other component types whose methods the class has (seldon-core serves every endpoint
+    whatever SERVICE_TYPE says: a COMBINER declared as MODEL still answers /aggregate)."""
+    return [
+        other
+        for other in ServiceType
+        if other is not config.service_type and all(methods & set(group) for group in other.required_methods)
+    ]
+
+
+def _mismatch_warning(
+    config: BuildConfig, where: str, groups: list[tuple[str, ...]], other: ServiceType
+) -> str:
+    wanted = " and ".join(" or ".join(f"{m}()" for m in group) for group in groups)
+    has = " or ".join(f"{m}()" for m in other.required_methods[0])
+    return (
+        f"class {config.class_name} in {where} has no {wanted}, which SERVICE_TYPE="
+        f"{config.service_type.value} needs, but has {has} of a {other.value}: it is built and serves "
+        f"that endpoint; set SERVICE_TYPE={other.value} in .s2i/environment if it is one"
+    )
+
+
 def needs_score_adapter(config: BuildConfig, methods: list[str]) -> bool:
     """An OUTLIER_DETECTOR written for seldon-core 0.x's `score`, which the 1.x wrapper never calls."""
     return (
@@ -75,7 +97,7 @@ def check_source(path: Path, config: BuildConfig) -> None:
         if isinstance(t, ast.Name)
     }
     missing = _missing(config, methods)
-    if missing:
+    if missing and not _serves_instead(config, methods):  # otherwise check_import warns
         raise _method_error(config, f"{path} line {node.lineno}", missing)
 
 
@@ -153,5 +175,8 @@ def _methods(config: BuildConfig, result: dict[str, Any]) -> list[str]:
     methods: list[str] = result["methods"]
     missing = _missing(config, set(methods))
     if missing:
-        raise _method_error(config, where, missing)
+        instead = _serves_instead(config, set(methods))
+        if not instead:
+            raise _method_error(config, where, missing)
+        log.warning(_mismatch_warning(config, where, missing, instead[0]))
     return methods

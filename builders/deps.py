@@ -1,5 +1,5 @@
-"""Dependency inputs, as pure functions: requirement includes, hashes, wrapper conflicts, and what
-the application added to the builder's environment.
+"""Dependency inputs, as pure functions: requirement includes, hashes, freezes, and what the
+application added to the builder's environment (the wrapper's pins and conflicts: builders/wrapper.py).
 
 Nothing here runs a subprocess or touches the network; assemble feeds it file contents and installer
 output, and unit tests pin what comes back.
@@ -8,8 +8,7 @@ output, and unit tests pin what comes back.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -94,30 +93,7 @@ def requirements_of(path: Path) -> list[tuple[str, int, Requirement]]:
     return found
 
 
-# --- conflicts with the wrapper's pins -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pin:
-    requirement: Requirement
-    why: str  # the comment above it in wrapper-requirements.txt
-
-
-def wrapper_pins(text: str) -> dict[str, Pin]:
-    pins: dict[str, Pin] = {}
-    why: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
-        if line.startswith("#"):
-            why.append(line.lstrip("# ").strip())
-        elif line:
-            try:
-                requirement = Requirement(line.split(" #", 1)[0].strip())
-            except InvalidRequirement:
-                continue
-            pins[canonicalize_name(requirement.name)] = Pin(requirement, " ".join(why[-1:]))
-            why = []
-    return pins
+# --- freezes --------------------------------------------------------------------------------------------
 
 
 def locked_versions(text: str) -> dict[str, str]:
@@ -128,57 +104,6 @@ def locked_versions(text: str) -> dict[str, str]:
         if match and match[2]:
             versions[canonicalize_name(match[1])] = match[2]
     return versions
-
-
-@dataclass(frozen=True)
-class Conflict:
-    user: str  # "numpy>=2 (requirements.txt line 1)"
-    wrapper: str  # "numpy<3,>=2 (The images are tested with seldon-core 1.18.2 on numpy 2.)"
-
-
-def conflicts(
-    user: Sequence[tuple[str, int, Requirement]],
-    pins: dict[str, Pin],
-    locked: dict[str, str],
-    resolver_output: str,
-) -> list[Conflict]:
-    """User requirements on a package the wrapper pins that exclude the version the wrapper runs
-    with, when the failed resolver names that package. (A requirement that merely differs from the
-    pin but can be met together with it is no conflict.)"""
-    mentioned = names_in(resolver_output)
-    found = []
-    for origin, number, requirement in user:
-        name = canonicalize_name(requirement.name)
-        pin = pins.get(name)
-        if pin is None or name not in mentioned or not requirement.specifier:
-            continue
-        version = locked.get(name)
-        if version is not None and requirement.specifier.contains(version, prereleases=True):
-            continue
-        found.append(
-            Conflict(
-                f"{requirement} ({origin} line {number})",
-                f"{pin.requirement} ({pin.why})" if pin.why else str(pin.requirement),
-            )
-        )
-    return found
-
-
-def names_in(text: str) -> set[str]:
-    """Every word of `text` that could be a distribution name, normalized."""
-    return {canonicalize_name(w) for w in re.findall(r"[A-Za-z][A-Za-z0-9._-]*[A-Za-z0-9]", text)}
-
-
-def resolver_explanation(output: str) -> str:
-    """The resolver's reason in one line, when it gave one (uv: `Because ...`; pip: `The conflict
-    is caused by` and the lines under it)."""
-    lines = output.splitlines()
-    for index, line in enumerate(lines):
-        if "Because " in line:
-            return line[line.index("Because ") :].strip()
-        if "The conflict is caused by" in line:
-            return " ".join(s.strip() for s in lines[index : index + 4] if s.strip())
-    return ""
 
 
 # --- what the application added ----------------------------------------------------------------------

@@ -97,7 +97,7 @@ class DockerUnavailable(StepError):
 class WrapperConflict(StepError):
     """The application's requirements contradict the pins that keep the seldon-core wrapper working."""
 
-    def __init__(self, sides: list[tuple[str, str]], explanation: str, pins_file: str) -> None:
+    def __init__(self, sides: list[tuple[str, str]], explanation: str, pins_file: str, wrapper: str) -> None:
         what = "the application's dependencies conflict with the seldon-core wrapper's pins: " + "; ".join(
             f"{user} contradicts the builder's pin {wrapper}" for user, wrapper in sides
         )
@@ -105,8 +105,8 @@ class WrapperConflict(StepError):
             what += f". The resolver says: {explanation}"
         super().__init__(
             what,
-            f"Relax the requirement so that it allows the pinned version (the pins are in {pins_file} "
-            "and keep seldon-core 1.18.2 serving), or drop it and let the wrapper's version be used.",
+            f"Relax each requirement so that it allows the pinned version (the pins are in {pins_file} "
+            f"and keep {wrapper} serving), or drop it and let the wrapper's version be used.",
         )
         self.sides = sides
 
@@ -130,9 +130,11 @@ class StaleLock(ConfigError):
 class LockConflict(WrapperConflict):
     """A lock pins a package the wrapper needs at a version its pins exclude."""
 
-    def __init__(self, sides: list[tuple[str, str]], lock: str, fix: str, pins_file: str) -> None:
-        super().__init__(sides, "", pins_file)
+    def __init__(
+        self, sides: list[tuple[str, str]], lock: str, fix: str, pins_file: str, wrapper: str
+    ) -> None:
+        super().__init__(sides, "", pins_file, wrapper)
         self.tip = (
             f"Change the requirement in the project file so that it allows the builder's version, "
-            f"run `{fix}`, and rebuild (the pins are in {pins_file} and keep seldon-core 1.18.2 serving)."
+            f"run `{fix}`, and rebuild (the pins are in {pins_file} and keep {wrapper} serving)."
         )

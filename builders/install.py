@@ -9,16 +9,15 @@ injected; a resolver failure caused by the pins becomes an error naming both sid
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from builders import bytecode, conda, config, deps, incremental, installers, locks, log, proc
+from builders import bytecode, conda, config, deps, incremental, installers, locks, log, proc, wrapper
 from builders.credentials import Injected
-from builders.errors import CommandError, StepError, WrapperConflict
+from builders.errors import StepError
 from builders.layout import Layout
 from builders.plan import Plan
 
@@ -50,8 +49,9 @@ class _Session:
     def freeze(self, python: Path) -> str:
         return proc.output(installers.freeze("uv", str(self.layout.uv), str(python)), env=self.env)
 
-    def wrapper(self) -> _Wrapper:
-        return _Wrapper(self.layout, self.freeze(Path(self.base.python)))
+    def guard(self) -> wrapper.Guard:
+        installed = deps.locked_versions(self.freeze(Path(self.base.python)))
+        return wrapper.Guard(self.layout.wrapper, installed)
 
 
 def install(
@@ -73,7 +73,7 @@ def install(
         _install_requirements(session, plan)
     if plan.project:
         with log.step(f"Installing the project ({plan.project}) with {cfg.installer}"):
-            with session.wrapper().check([]):
+            with session.guard().check([]):
                 session.install(replace(session.base, packages=(str(layout.app_dir),)))
     if not plan.installs_anything:
         log.announce("No dependency files: using the preinstalled seldon-core environment as is")
@@ -95,7 +95,7 @@ def _session(
 ) -> _Session:
     constraints: list[str] = []
     # The rebuilt seldon-core (builders/wrapperwheel.py): wherever an install resolves seldon-core anew
-    # (a conda Python), this is where `seldon-core==1.18.2` finds its 1.18.2+s2i.
+    # (a conda Python), this is where wrapper.REQUIREMENT finds wrapper.VERSION.
     find_links = [str(layout.wrapper_wheels)] if layout.wrapper_wheels.is_dir() else []
     pins = installers.wheel_pins(layout.wheels) if layout.wheels.is_dir() else []
     if pins:
@@ -130,16 +130,16 @@ def _install_requirements(session: _Session, plan: Plan) -> None:
     cfg, layout, base = session.cfg, session.layout, session.base
     user_file = layout.app_dir / plan.requirements
     user_requirements = deps.requirements_of(user_file)
-    wrapper = session.wrapper()
+    guard = session.guard()
     if plan.compile:
-        user_file = _compile(session, user_file, wrapper, user_requirements)
+        user_file = _compile(session, user_file, guard, user_requirements)
     with log.step(f"Installing {plan.requirements} with {cfg.installer}"):
         if plan.hashes:
             # Hash-checking mode wants every requirement and constraint pinned with `==`, which the
             # wrapper's pins are not: they apply as the versions installed now.
             exact = session.scratch / "wrapper-installed.txt"
-            exact.write_text("".join(f"{pin}\n" for pin in wrapper.exact()), encoding="utf-8")
-            log.detail(f"--hash found: hash-checking mode; pins held at {', '.join(wrapper.exact())}")
+            exact.write_text("".join(f"{pin}\n" for pin in guard.exact()), encoding="utf-8")
+            log.detail(f"--hash found: hash-checking mode; pins held at {', '.join(guard.exact())}")
             request = replace(
                 base,
                 requirement_files=(str(user_file),),
@@ -148,7 +148,7 @@ def _install_requirements(session: _Session, plan: Plan) -> None:
             )
         else:
             request = replace(base, requirement_files=(*base.requirement_files, str(user_file)))
-        with wrapper.check(user_requirements):
+        with guard.check(user_requirements):
             session.install(request)
 
 
@@ -156,17 +156,17 @@ def _install_lock(session: _Session, lock: locks.Lock) -> None:
     """Check the lock and export it (no download), check it against the wrapper, then install exactly
     the locked set in hash-checking mode; the wrapper's packages the lock does not name stay as they are."""
     cfg, layout, base = session.cfg, session.layout, session.base
-    wrapper = session.wrapper()
+    guard = session.guard()
     against = f" against {lock.checked_against}" if lock.checked_against else ""
     with log.step(f"Checking {lock.file}{against}"):
         locked = locks.export(lock, layout.app_dir, str(layout.uv), base.python, session.env, session.scratch)
         environment = [incremental.site_packages(layout.app_root)]
-        locks.check_wrapper(lock, locked, wrapper.pins, wrapper.pins_file, environment)
+        guard.check_lock(locked.versions, lock.file, lock.fix, environment)
         where = ", ".join(locked.indexes) or "no index (direct URLs)"
         log.detail(f"{lock.file} is current: {len(locked.versions)} packages locked, from {where}")
     with log.step(f"Installing {lock.file} with {cfg.installer} (hash-checking mode)"):
         held = session.scratch / "wrapper-held.txt"
-        held.write_text("".join(f"{pin}\n" for pin in locks.held(wrapper.installed, wrapper.pins, locked)))
+        held.write_text("".join(f"{pin}\n" for pin in guard.held(locked.versions)))
         index_url, extras = locks.indexes(locked.indexes, base.index_url, base.extra_index_urls)
         request = replace(
             base,
@@ -176,12 +176,12 @@ def _install_lock(session: _Session, lock: locks.Lock) -> None:
             extra_index_urls=extras,
             require_hashes=True,
         )
-        with wrapper.check([]):
+        with guard.check([]):
             session.install(request)
 
 
 def _compile(
-    session: _Session, source: Path, wrapper: _Wrapper, user: list[tuple[str, int, Requirement]]
+    session: _Session, source: Path, guard: wrapper.Guard, user: list[tuple[str, int, Requirement]]
 ) -> Path:
     """pip-tools' job, done by uv: requirements.in -> pinned requirements, with the wrapper's pins."""
     compiled = session.scratch / "requirements.txt"
@@ -192,7 +192,7 @@ def _compile(
             constraint_files=(str(session.layout.wrapper), *session.base.constraint_files),
         )
         argv = installers.uv_compile(str(session.layout.uv), request, str(compiled))
-        with wrapper.check(user):
+        with guard.check(user):
             proc.run(argv, env=session.env, cwd=session.layout.app_dir)
         log.detail(f"{source.name} compiled to:")
         log.listing(compiled.read_text(encoding="utf-8").splitlines())
@@ -214,37 +214,3 @@ def _install_conda(session: _Session, environment: conda.EnvironmentFile, plan: 
             pip_file.write_text(conda.pip_requirements(environment), encoding="utf-8")
             requirements = (*session.base.requirement_files, str(pip_file))
             session.install(replace(session.base, requirement_files=requirements))
-
-
-class _Wrapper:
-    """Turns a resolver failure caused by the wrapper's pins into an error naming both sides."""
-
-    def __init__(self, layout: Layout, installed: str) -> None:
-        self.pins_file = str(layout.wrapper)
-        text = layout.wrapper.read_text(encoding="utf-8") if layout.wrapper.is_file() else ""
-        self.pins = deps.wrapper_pins(text)
-        self.installed = deps.locked_versions(installed)
-
-    def exact(self) -> list[str]:
-        """The wrapper's pinned packages at the versions installed now."""
-        return [f"{name}=={self.installed[name]}" for name in self.pins if name in self.installed]
-
-    @contextmanager
-    def check(self, user: list[tuple[str, int, Requirement]]) -> Iterator[None]:
-        try:
-            yield
-        except CommandError as exc:
-            output = exc.output_tail
-            found = deps.conflicts(user, self.pins, self.installed, output)
-            explanation = deps.resolver_explanation(output)
-            sides = [(c.user, c.wrapper) for c in found]
-            if not sides and explanation:
-                named = deps.names_in(explanation)
-                sides = [
-                    ("a dependency", f"{pin.requirement} ({pin.why})")
-                    for name, pin in self.pins.items()
-                    if name in named and name != "seldon-core"
-                ]
-            if sides:
-                raise WrapperConflict(sides, explanation, self.pins_file) from None
-            raise

@@ -27,17 +27,14 @@ import json
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from builders import credentials, proc
 from builders import deps as depfiles
-from builders.errors import CommandError, ConfigError, LockConflict, StaleLock
+from builders.errors import CommandError, ConfigError, StaleLock
 
 # Every file of the lock formats, for plan()'s "found" line and the incremental fingerprint.
 FILES = ("uv.lock", "poetry.lock", "Pipfile", "Pipfile.lock", "pylock.toml")
@@ -360,7 +357,7 @@ def pipfile_requirements(source: Path) -> tuple[str, tuple[str, ...]]:
     return "".join(lines), tuple(indexes)
 
 
-# --- indexes and the wrapper --------------------------------------------------------------------------
+# --- indexes --------------------------------------------------------------------------------------
 
 
 def indexes(
@@ -385,65 +382,6 @@ def _bare(url: str) -> str:
         return credentials.IndexUrl.parse(url).public().rstrip("/")
     except ValueError:
         return url.rstrip("/")
-
-
-def check_wrapper(
-    lock: Lock,
-    locked: Locked,
-    pins: Mapping[str, depfiles.Pin],
-    pins_file: str,
-    environment: Sequence[Path] = (),
-) -> None:
-    """A locked version that the wrapper's pins exclude, or that a requirement of a package in the
-    builder's environment excludes (seldon-core's own Flask<3, ...), fails now, naming both sides,
-    before any download. `environment`: the site-packages folders of the builder's environment."""
-    sides = []
-    for name, pin in pins.items():
-        version = locked.versions.get(name)
-        if version is not None and not pin.requirement.specifier.contains(version, prereleases=True):
-            wrapper = f"{pin.requirement} ({pin.why})" if pin.why else str(pin.requirement)
-            sides.append((f"{name}=={version} ({lock.file})", wrapper))
-    named = {user for user, _ in sides}
-    sides += [side for side in broken_requirements(environment, locked, lock.file) if side[0] not in named]
-    if sides:
-        raise LockConflict(sides, lock.file, lock.fix, pins_file)
-
-
-def broken_requirements(environment: Sequence[Path], locked: Locked, lock_file: str) -> list[tuple[str, str]]:
-    """Requirements of the environment's packages that a locked version breaks. Packages the lock
-    replaces bring their own requirements (the lock resolved them). A requirement the environment
-    does not meet today is one the builder overrides on purpose (its pins win over the wrapper's
-    metadata), so it is not held against the lock either."""
-    dists = list(metadata.distributions(path=[str(p) for p in environment])) if environment else []
-    installed = {canonicalize_name(d.metadata["Name"]): d.version for d in dists if d.metadata["Name"]}
-    sides = []
-    for dist in dists:
-        owner = dist.metadata["Name"]
-        if not owner or canonicalize_name(owner) in locked.versions:
-            continue
-        for line in dist.requires or []:
-            try:
-                requirement = Requirement(line)
-                if requirement.marker is not None and not requirement.marker.evaluate({"extra": ""}):
-                    continue
-            except (InvalidRequirement, UndefinedEnvironmentName):
-                continue
-            name = canonicalize_name(requirement.name)
-            version, current = locked.versions.get(name), installed.get(name)
-            if version is None or requirement.specifier.contains(version, prereleases=True):
-                continue
-            if current is not None and not requirement.specifier.contains(current, prereleases=True):
-                continue
-            sides.append(
-                (f"{name}=={version} ({lock_file})", f"{requirement} (required by {owner} {dist.version})")
-            )
-    return sides
-
-
-def held(installed: Mapping[str, str], pins: Mapping[str, depfiles.Pin], locked: Locked) -> list[str]:
-    """The wrapper's packages the lock does not name, held at their installed versions (hash-checking
-    mode wants constraints pinned with ==)."""
-    return [f"{n}=={installed[n]}" for n in pins if n in installed and n not in locked.versions]
 
 
 # --- small helpers -----------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Every distribution installed in the environment the server runs in (the seldon-core wrapper and its
 dependencies included, and a conda prefix's Python packages when it is the application's Python)
-becomes a `library` component with its package URL (pkg:pypi/name@version) and its declared license;
+becomes a `library` component with its package URL (pkg:pypi/name@version) and its declared licence
+(builders/licenses.py: an SPDX id or expression where it maps, made by the library's LicenseFactory);
 the `dependencies` graph follows each distribution's Requires-Dist. The document is written with
 cyclonedx-python-lib (the CycloneDX project's own library) at PATH, which the builder image's label
 LABEL names, so tools find it in every image built FROM this builder:
@@ -17,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 
-from cyclonedx.factory.license import LicenseFactory
+from cyclonedx.contrib.license.factories import LicenseFactory
 from cyclonedx.model.bom import Bom
 from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.output.json import JsonV1Dot6
@@ -25,6 +26,8 @@ from packageurl import PackageURL
 from packaging.markers import UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
+
+from builders import licenses
 
 PATH = Path("/opt/app-root/sbom.cdx.json")
 LABEL = "io.seldon.s2i.sbom"  # set in Dockerfile.python3 to PATH
@@ -45,13 +48,13 @@ def document(dists: Iterable[metadata.Distribution], application: str, version: 
     bom = Bom()
     root = Component(name=application, version=version, type=ComponentType.APPLICATION, bom_ref=application)
     bom.metadata.component = root
-    licenses = LicenseFactory()
+    factory = LicenseFactory()
     components: dict[str, Component] = {}
     requires: dict[str, list[str]] = {}
     for dist in dists:
         name, ver = dist.metadata["Name"], dist.version
         key: str = canonicalize_name(name)
-        declared = dist.metadata["License-Expression"] or _short(dist.metadata["License"])
+        declared = licenses.declared(dist)
         purl = PackageURL(type="pypi", name=key, version=ver)  # a local version's `+` becomes %2B
         component = Component(
             name=name,
@@ -59,7 +62,7 @@ def document(dists: Iterable[metadata.Distribution], application: str, version: 
             type=ComponentType.LIBRARY,
             bom_ref=purl.to_string(),
             purl=purl,
-            licenses=[licenses.make_from_string(declared)] if declared else [],
+            licenses=[factory.make_from_string(declared)] if declared else [],
         )
         bom.components.add(component)
         components[key] = component
@@ -81,13 +84,6 @@ def _requirements(lines: Iterable[str]) -> list[str]:
         except (InvalidRequirement, UndefinedEnvironmentName):
             continue
     return names
-
-
-def _short(license_text: str | None) -> str | None:
-    """The License field when it is a name, not the whole license text pasted in."""
-    if not license_text or "\n" in license_text.strip() or len(license_text) > 100:
-        return None
-    return license_text.strip()
 
 
 def write(site_packages: Sequence[Path], application: str, target: Path = PATH) -> int:

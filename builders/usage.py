@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from builders import __version__
+from builders import __version__, wrapper
 
 IMAGE_NAME = "seldonio/seldon-core-s2i-python3"
 # Images built FROM this builder add what they bring as notes here, one .txt file each.
 NOTES = Path("/opt/s2i/usage.d")
 
 TEXT = """\
-Seldon Core Python builder {version} (seldon-core 1.18.2 wrapper, Python 3.11)
+Seldon Core Python builder {version} ({wrapper} wrapper, Python 3.11)
 
 Build a Seldon microservice image from a folder of Python source:
 
@@ -64,7 +64,12 @@ Lock files: one lock decides the Python packages (its default dependencies, no d
   fails naming both sides. The lock's indexes are used, with credentials from /opt/s2i/secrets.
 
 SBOM: CycloneDX JSON of the application environment, wrapper included, at
-/opt/app-root/sbom.cdx.json (image label io.seldon.s2i.sbom).
+/opt/app-root/sbom.cdx.json (image label io.seldon.s2i.sbom), each package with its licence.
+The build log warns (WARNING, one line a package; the build goes on) about a package whose licence
+restricts production use: BUSL, SSPL, Commons Clause, proprietary or commercial.
+
+Wrapper: {wrapper}, rebuilt as {wrapper_version} for this stack (protobuf modules
+regenerated, the builder's pins; 4xx errors keep their status). Images label it io.seldon.s2i.wrapper.
 
 Runtime variables (docker run -e, or the SeldonDeployment):
   PREDICTIVE_UNIT_HTTP_SERVICE_PORT     REST port, default 9000
@@ -90,4 +95,9 @@ Try it:
 
 def text(notes: Path = NOTES) -> str:
     extra = "".join("\n" + note.read_text(encoding="utf-8") for note in sorted(notes.glob("*.txt")))
-    return TEXT.format(version=__version__, image=IMAGE_NAME) + extra
+    return (
+        TEXT.format(
+            version=__version__, image=IMAGE_NAME, wrapper=wrapper.TITLE, wrapper_version=wrapper.VERSION
+        )
+        + extra
+    )

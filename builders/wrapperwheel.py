@@ -1,20 +1,28 @@
-"""seldon-core 1.18.2's wheel, rebuilt for the stack this builder tests.
+"""seldon-core's wheel (builders/wrapper.py names the release), rebuilt for the stack this builder tests.
 
-    python wrapperwheel.py ORIGINAL_WHEEL WRAPPER_REQUIREMENTS OUT_DIR
+    python -m builders.wrapperwheel WRAPPER_REQUIREMENTS OUT_DIR [ORIGINAL_WHEEL]
 
-seldon-core 1.18.2 declares the releases that were current in 2023 (numpy<2, protobuf<4, gunicorn<20.2,
-Flask<3, werkzeug<2.3, urllib3<1.27, cryptography<41.1), and its generated protobuf modules need
-protobuf 3. Its code runs on today's releases once those modules are generated again. The rebuilt wheel:
+The published wheel declares the releases that were current in 2023 (numpy<2, protobuf<4,
+gunicorn<20.2, Flask<3, werkzeug<2.3, urllib3<1.27, cryptography<41.1), and its generated protobuf
+modules need protobuf 3. Its code runs on today's releases once those modules are generated again. The
+rebuilt wheel:
 
 - has each `*_pb2.py`, `*_pb2_grpc.py` and `*_pb2.pyi` of the original generated again from the `.proto`
   files the wheel ships, by the protoc of the grpcio-tools this runs with (so for the protobuf in
   use), under the same descriptor names as before, with imports given their `seldon_core.proto.` prefix;
-- declares the requirements of wrapper-requirements.txt (what this builder tests) instead of the 2023 pins;
-- is version 1.18.2+s2i: `seldon-core==1.18.2` still matches it (a local label is ignored by `==`),
-  and a resolver that sees it next to an index's 1.18.2 takes it, since it sorts higher.
+- carries the few source edits of PATCHES (each explained there; an edit whose upstream text is not
+  found stops the rebuild);
+- leaves out the top-level `tests` package the published wheel installs into site-packages (seldon-core's
+  own unit tests: `make test` runs them from the sdist, tests/unit/test_upstream_suite.py);
+- declares the requirements of wrapper-requirements.txt (what this builder tests) instead of the 2023
+  pins;
+- is version wrapper.VERSION (RELEASE+s2i): `seldon-core==RELEASE` still matches it (a local label is
+  ignored by `==`), and a resolver that sees it next to the index's RELEASE takes it, since it sorts
+  higher.
 
-Run at image build in a stage of its own (Dockerfile.python3) and by `make venv`; standard library
-plus grpc_tools only, so it runs as a plain script wherever grpcio-tools is installed.
+Without ORIGINAL_WHEEL the published wheel is downloaded by name with pip (hash-checked either way).
+Run at image build in a stage of its own (Dockerfile.python3) and by `make venv`; needs grpcio-tools
+and packaging (builders/protoc-requirements.txt).
 """
 
 from __future__ import annotations
@@ -22,23 +30,115 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
+from builders import wrapper
+
 NAME = "seldon_core"
-ORIGINAL_VERSION = "1.18.2"
-VERSION = "1.18.2+s2i"
-# The wheel this rebuilds, as published (seldon_core-1.18.2-py3-none-any.whl): a download that differs
-# is refused rather than rebuilt.
-ORIGINAL_SHA256 = "449ca83b1dd3fbd3bf4e7005dcdffae1ef645caae36429152d0fd26c061bee52"
 PROTO_ROOT = PurePosixPath("seldon_core/proto")
 # The TensorFlow messages keep TensorFlow's own descriptor names, so that where TensorFlow is installed
 # its modules stand in for these (seldon_core/proto/tensorflow/core/framework/__init__.py arranges it);
 # seldon-core's own file keeps the name the original registered ("proto/prediction.proto").
 _GENERATED = re.compile(r"_pb2(_grpc)?\.pyi?$")
+# The published wheel's own unit tests, installed as a top-level `tests` package: left out.
+_UPSTREAM_TESTS = "tests/"
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One exact-match edit of a file of the wheel: `old` must occur exactly once."""
+
+    path: str
+    old: str
+    new: str
+    why: str
+
+
+PATCHES = (
+    # werkzeug >= 2.3 raises UnsupportedMediaType (415, not a BadRequest) from get_json() when the body
+    # is not declared as JSON (curl -d without a Content-Type, a GET on /predict without a body); the
+    # wrapper's catch-all made that a 500. Caught beside BadRequest, it is the wrapper's 400 again.
+    Patch(
+        "seldon_core/flask_utils.py",
+        "from werkzeug.exceptions import BadRequest\n",
+        "from werkzeug.exceptions import BadRequest, UnsupportedMediaType\n",
+        "import UnsupportedMediaType",
+    ),
+    Patch(
+        "seldon_core/flask_utils.py",
+        "        message = request.get_json()\n    except BadRequest:\n",
+        "        message = request.get_json()\n    except (BadRequest, UnsupportedMediaType):\n",
+        "a body not declared as JSON is a bad request (400), as before werkzeug 2.3",
+    ),
+    # The catch-all error handler made every exception a 500, so an unknown path answered 500 with
+    # "404 Not Found" in its body. An HTTP error below 500 (404, 405, 415...) keeps its status, with
+    # the wrapper's JSON status body; 5xx stays for the class's own failures.
+    Patch(
+        "seldon_core/wrapper.py",
+        "from flask_cors import CORS\n",
+        "from flask_cors import CORS\nfrom werkzeug.exceptions import HTTPException\n",
+        "import HTTPException",
+    ),
+    Patch(
+        "seldon_core/wrapper.py",
+        """            message=str(e), status_code=500, reason="MICROSERVICE_INTERNAL_ERROR"
+        )
+        response = jsonify(error.to_dict())
+""",
+        """            message=str(e), status_code=500, reason="MICROSERVICE_INTERNAL_ERROR"
+        )
+        if isinstance(e, HTTPException) and e.code is not None and e.code < 500:
+            reason = (e.name or "BAD_REQUEST").upper().replace(" ", "_")
+            error = SeldonMicroserviceException(str(e), status_code=e.code, reason=reason)
+        response = jsonify(error.to_dict())
+""",
+        "an HTTP error below 500 keeps its status",
+    ),
+    # static_url_path="" registered a GET route for every path (`/<path:filename>`, files of a static
+    # folder seldon_core does not ship): a GET on POST-only /api/v1.0/predictions answered 404 and a
+    # POST on an unknown path 405. Without it, an unknown path is a 404 and a wrong method a 405.
+    # (/seldon.json is a route of its own; the metrics app keeps its own Flask object.)
+    Patch(
+        "seldon_core/wrapper.py",
+        '(user_model, seldon_metrics):\n    app = Flask(__name__, static_url_path="")\n',
+        "(user_model, seldon_metrics):\n    app = Flask(__name__, static_folder=None)\n",
+        "no catch-all static route on the REST app",
+    ),
+    # The other component types answer under /api/v1.0/ too (predictions, feedback); a COMBINER only at
+    # /aggregate, which the graph calls. /api/v1.0/aggregate is the same route, for a user's curl.
+    Patch(
+        "seldon_core/wrapper.py",
+        '    @app.route("/aggregate", methods=["GET", "POST"])\n',
+        '    @app.route("/aggregate", methods=["GET", "POST"])\n'
+        '    @app.route("/api/v1.0/aggregate", methods=["POST"])\n',
+        "/api/v1.0/aggregate beside /aggregate",
+    ),
+    # numpy 2 deprecates numpy.core (numpy._core now); ndarray is the same class from numpy itself.
+    Patch(
+        "seldon_core/microservice_tester.py",
+        "from numpy.core.multiarray import ndarray\n",
+        "from numpy import ndarray\n",
+        "numpy.core is deprecated in numpy 2",
+    ),
+)
+
+
+def patch(files: dict[str, bytes], patches: tuple[Patch, ...] = PATCHES) -> dict[str, bytes]:
+    """The wheel's files with every patch applied; SystemExit naming the edit when its text is not
+    found exactly once (the upstream source is not the one these edits were written for)."""
+    patched = dict(files)
+    for edit in patches:
+        text = patched[edit.path].decode("utf-8") if edit.path in patched else ""
+        if text.count(edit.old) != 1:
+            raise SystemExit(f"patch '{edit.why}': {edit.path} does not contain its upstream text once")
+        patched[edit.path] = text.replace(edit.old, edit.new).encode("utf-8")
+    return patched
 
 
 def descriptor_name(path: PurePosixPath) -> PurePosixPath:
@@ -67,7 +167,7 @@ def metadata(original: str, requirements: list[str]) -> str:
     lines = []
     for line in head.splitlines():
         if line.startswith("Version:"):
-            line = f"Version: {VERSION}"
+            line = f"Version: {wrapper.VERSION}"
         elif line.startswith("Requires-Dist:") and "extra ==" not in line:
             continue
         lines.append(line)
@@ -113,14 +213,29 @@ def generate(protos: dict[str, bytes], out: Path) -> None:
             raise SystemExit(f"protoc failed on {', '.join(names)}")
 
 
+def download(dest: Path, artifact: wrapper.Artifact = wrapper.WHEEL) -> Path:
+    """The published file, fetched by name with this interpreter's pip (the index it is configured
+    with) and checked against its sha256."""
+    binary = ["--only-binary", ":all:"] if artifact.filename.endswith(".whl") else ["--no-binary", ":all:"]
+    argv = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--no-cache-dir", *binary]
+    subprocess.run([*argv, "--dest", str(dest), wrapper.REQUIREMENT], check=True)
+    return verified(dest / artifact.filename, artifact)
+
+
+def verified(path: Path, artifact: wrapper.Artifact) -> Path:
+    digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "(missing)"
+    if digest != artifact.sha256:
+        raise SystemExit(f"{path} has sha256 {digest}, not the published {artifact.sha256}")
+    return path
+
+
 def rebuild(original: Path, requirements_file: Path, out_dir: Path) -> Path:
-    digest = hashlib.sha256(original.read_bytes()).hexdigest()
-    if digest != ORIGINAL_SHA256:
-        raise SystemExit(f"{original} has sha256 {digest}, not the published {ORIGINAL_SHA256}")
+    verified(original, wrapper.WHEEL)
     with zipfile.ZipFile(original) as wheel:
         files = {info.filename: wheel.read(info) for info in wheel.infolist() if not info.is_dir()}
-    old_info = f"{NAME}-{ORIGINAL_VERSION}.dist-info"
-    new_info = f"{NAME}-{VERSION}.dist-info"
+    files = patch({path: data for path, data in files.items() if not path.startswith(_UPSTREAM_TESTS)})
+    old_info = f"{NAME}-{wrapper.RELEASE}.dist-info"
+    new_info = f"{NAME}-{wrapper.VERSION}.dist-info"
     protos = {path: data for path, data in files.items() if path.endswith(".proto")}
     # descriptor package (`proto`, `tensorflow.core.framework`) -> wheel package
     packages = {
@@ -148,10 +263,12 @@ def rebuild(original: Path, requirements_file: Path, out_dir: Path) -> Path:
             moved = new_info + path[len(old_info) :]
             if path.endswith("/METADATA"):
                 data = metadata(data.decode(), requirements(text)).encode()
+            elif path.endswith("/top_level.txt"):
+                data = b"".join(line + b"\n" for line in data.split() if line != b"tests")
             rebuilt[moved] = data
     rebuilt[f"{new_info}/RECORD"] = record(rebuilt, f"{new_info}/RECORD")
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = out_dir / f"{NAME}-{VERSION}-py3-none-any.whl"
+    target = out_dir / f"{NAME}-{wrapper.VERSION}-py3-none-any.whl"
     with zipfile.ZipFile(target, "w") as wheel:
         for path, data in rebuilt.items():
             # one fixed timestamp: the same inputs make the same wheel, byte for byte
@@ -160,7 +277,15 @@ def rebuild(original: Path, requirements_file: Path, out_dir: Path) -> Path:
     return target
 
 
-if __name__ == "__main__":
-    if len(sys.argv) != 4:
+def main(argv: list[str]) -> Path:
+    if len(argv) not in (2, 3):
         raise SystemExit(__doc__)
-    print(rebuild(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3])))
+    requirements_file, out_dir = Path(argv[0]), Path(argv[1])
+    if len(argv) == 3:
+        return rebuild(Path(argv[2]), requirements_file, out_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        return rebuild(download(Path(tmp)), requirements_file, out_dir)
+
+
+if __name__ == "__main__":
+    print(main(sys.argv[1:]))

@@ -3,7 +3,7 @@
 Not a test: it asserts nothing about timings. It prints a Markdown table of absolute figures and
 ratios and writes it to BENCHMARKS.md. The baseline builder (tests/fixtures/baseline_builder) does
 what Seldon's original assemble did: `pip install --no-cache-dir -r requirements.txt` into the same
-base image, no checks, with seldon-core 1.18.2's old pins (wrapper-lock-1.18.2.txt). Serving is
+base image, no checks, with stock seldon-core 1.17.1 on its own pins (wrapper-lock-1.17.1.txt). Serving is
 compared on the same image (our defaults against the wrapper's stock ones: one gunicorn worker, one
 thread, one gRPC worker), and between stacks (our image against the baseline's, both at stock defaults).
 
@@ -487,7 +487,7 @@ def main() -> None:
         rows += serving_rows(ours_image, base_image, source)
 
         # The stack itself: the same wrapper code and the same model served by the new stack (gunicorn
-        # 27, numpy 2, protobuf 7) and by seldon-core 1.18.2's old pins (the baseline image: gunicorn
+        # 27, numpy 2, protobuf 7) and by stock seldon-core 1.17.1's own pins (the baseline image: gunicorn
         # 20.1, numpy 1, protobuf 3), both at the wrapper's stock defaults.
         for name, load in (("REST", seldon_rest), ("gRPC", grpc_load)):
             log(f"{name} load, {LOAD_SECONDS}s each, new stack then old pins, stock defaults")
@@ -540,11 +540,11 @@ def report(rows: list[Row], notes: list[str], load: tuple[float, float]) -> None
         "turns (the machine is shared: turns spread its drift over every contender). REST: wrk, 2",
         "threads, 8 connections; gRPC: 2 Python client processes with 4 calls in flight each, on their",
         "own connections; clients share the machine's cores with the server. The sizing rows measure the",
-        "defaults of builders/sizing.py on our image. The baseline runs seldon-core 1.18.2 on its old pins",
-        "(tests/fixtures/baseline_builder/wrapper-lock-1.18.2.txt: gunicorn 20.1, numpy 1, protobuf 3);",
-        "ours on the current stack (builders/wrapper-lock.txt), so sizes and the `new stack vs old pins`",
-        "rows compare the stacks. Incremental rebuilds are compared with a cold build by the same tool",
-        "(tests/bench_incremental.py). Ratios are ours / theirs. Load average",
+        "defaults of builders/sizing.py on our image. The baseline runs stock seldon-core 1.17.1 on its",
+        "own pins (tests/fixtures/baseline_builder/wrapper-lock-1.17.1.txt: gunicorn 20.1, numpy 1,",
+        "protobuf 3); ours on the current stack (builders/wrapper-lock.txt), so sizes and the",
+        "`new stack vs old pins` rows compare the stacks. Incremental rebuilds are compared with a",
+        "cold build by the same tool (tests/bench_incremental.py). Ratios are ours / theirs. Load average",
         f"(5 min) at start and end: {load[0]:.1f} and {load[1]:.1f}.",
         "",
         *[f"- {note}" for note in notes],

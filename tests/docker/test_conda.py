@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from builders import wrapper
 from tests import conda_channel, harness
 
 pytestmark = pytest.mark.docker
@@ -74,7 +75,7 @@ def test_environment_yml_conda_packages_and_pip_section(
         assert_activated(tags)
         lock = harness.docker("run", "--rm", image, "cat", "/opt/app-root/requirements.lock").stdout.decode()
         assert "tabulate==0.9.0" in lock.splitlines()
-        assert "seldon-core==1.18.2+s2i" in lock.splitlines()  # the rebuilt wrapper, its pins held
+        assert f"seldon-core=={wrapper.VERSION}" in lock.splitlines()  # the rebuilt wrapper, its pins held
         sbom = json.loads(harness.docker("run", "--rm", image, "cat", "/opt/app-root/sbom.cdx.json").stdout)
         assert "pkg:pypi/tabulate@0.9.0" in {c["purl"] for c in sbom["components"]}
         # the prefix belongs to the app user and group 0 (arbitrary UIDs), and no cache was left

@@ -1,4 +1,4 @@
-"""The wrapper no longer drags an application's packages back: seldon-core 1.18.2's 2023 metadata pins
+"""The wrapper no longer drags an application's packages back: seldon-core's 2023 metadata pins
 (numpy<2, protobuf<4, Flask<3, werkzeug<2.3, urllib3<1.27, gunicorn<20.2) are gone from every install,
 and what builders/wrapper-requirements.txt asks instead lets the newest releases in."""
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import deps
+from builders import deps, wrapper
 from tests import harness
 
 pytestmark = pytest.mark.docker
@@ -74,6 +74,6 @@ def test_mainstream_packages_resolve_as_if_the_wrapper_were_not_there(python3_bu
 
     alone = resolve()
     with_wrapper = resolve("/opt/s2i/wrapper-requirements.txt --find-links /opt/s2i/wheels")
-    assert with_wrapper["seldon-core"] == "1.18.2+s2i"
+    assert with_wrapper["seldon-core"] == wrapper.VERSION
     assert {name: with_wrapper[name] for name in MAINSTREAM} == {name: alone[name] for name in MAINSTREAM}
     assert int(with_wrapper["numpy"].split(".")[0]) >= 2 and int(with_wrapper["pandas"].split(".")[0]) >= 3

@@ -15,6 +15,7 @@ import pytest
 import requests
 from seldon_core.proto import prediction_pb2, prediction_pb2_grpc
 
+from builders import wrapper
 from tests import harness
 
 pytestmark = pytest.mark.docker
@@ -95,7 +96,7 @@ def test_requirements_are_installed_and_locked(python3_builder: str) -> None:
     try:
         lock = harness.docker("run", "--rm", image, "cat", "/opt/app-root/requirements.lock").stdout.decode()
         assert "tabulate==0.9.0" in lock.splitlines()
-        assert "seldon-core==1.18.2+s2i" in lock.splitlines()  # the rebuilt wrapper (wrapperwheel.py)
+        assert f"seldon-core=={wrapper.VERSION}" in lock.splitlines()  # the rebuilt wrapper (wrapperwheel.py)
         with harness.serve(image) as server:
             reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1, 2]]}}).json()
             assert reply["meta"]["tags"] == {"tabulate": "0.9.0"}

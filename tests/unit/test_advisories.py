@@ -31,7 +31,7 @@ def test_every_entry_is_complete_and_names_its_source() -> None:
 
 
 def test_the_packages_the_issue_named_are_covered() -> None:
-    """The releases seldon-core 1.18.2's pins held (builders/wrapper-lock.txt before this stack) are
+    """The releases seldon-core's 2023 pins held (builders/wrapper-lock.txt before this stack) are
     caught: each of these was in the old lock, with a published fix above it."""
     old = {"gunicorn": "20.1.0", "werkzeug": "2.2.3", "cryptography": "41.0.7", "urllib3": "1.26.20",
            "protobuf": "3.20.3"}  # fmt: skip

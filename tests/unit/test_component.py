@@ -48,7 +48,7 @@ def test_static_check_accepts(tmp_path: Path, source: str, service_type: Service
             "defines no class MyModel (MODEL_NAME='MyModel'); it defines Other",
         ),
         (
-            "\n\nclass MyModel:\n    def predict(self, X, n): return X\n",
+            "\n\nclass MyModel:\n    def infer(self, X, n): return X\n",
             ServiceType.COMBINER,
             "line 3 has no aggregate() or aggregate_raw(), which SERVICE_TYPE=COMBINER needs",
         ),
@@ -72,7 +72,7 @@ def test_import_check_finds_inherited_methods(tmp_path: Path) -> None:
         ("import no_such_module_4f1c\n", "ModuleNotFoundError: No module named 'no_such_module_4f1c'"),
         ("raise RuntimeError('boom')\n", "MyModel.py line 1: RuntimeError: boom"),
         ("class Other: pass\n", "module 'MyModel' defines no class 'MyModel' (classes there: Other)"),
-        ("class MyModel:\n    def route(self, X, n): return 0\n", "has no predict() or predict_raw()"),
+        ("class MyModel:\n    def infer(self, X, n): return 0\n", "has no predict() or predict_raw()"),
     ],
 )
 def test_import_check_rejects(tmp_path: Path, source: str, fragment: str) -> None:
@@ -80,6 +80,23 @@ def test_import_check_rejects(tmp_path: Path, source: str, fragment: str) -> Non
     with pytest.raises(ComponentError) as caught:
         component.check_import(sys.executable, tmp_path, cfg())
     assert fragment in caught.value.what
+
+
+def test_another_component_types_method_builds_with_a_warning_naming_both(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # seldon-core's alibi-detect-combiner example: SERVICE_TYPE=MODEL, only aggregate()
+    path = write(tmp_path, "class MyModel:\n    def aggregate(self, Xs, names): return Xs[0]\n")
+    component.check_source(path, cfg(ServiceType.MODEL))  # left to the import check
+    assert capsys.readouterr().err == ""
+    assert "aggregate" in component.check_import(sys.executable, tmp_path, cfg(ServiceType.MODEL))
+    warning = capsys.readouterr().err
+    assert "WARNING class MyModel in " in warning
+    assert (
+        "has no predict() or predict_raw(), which SERVICE_TYPE=MODEL needs, but has aggregate() or "
+        "aggregate_raw() of a COMBINER: it is built and serves that endpoint; set SERVICE_TYPE=COMBINER "
+        "in .s2i/environment if it is one"
+    ) in warning
 
 
 @pytest.mark.parametrize(

@@ -5,23 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
 
 from builders import deps, incremental
 from builders.config import BuildConfig
 from builders.errors import ConfigError
 from builders.layout import Layout
 from builders.plan import plan as make_plan
-
-WRAPPER = """\
-# Added to every dependency install.
-seldon-core==1.18.2
-# seldon-core 1.18.2 is built against the numpy 1 API.
-numpy<2
-# Its generated *_pb2 modules need protobuf 3.
-protobuf>=3.20.2,<4
-"""
-INSTALLED = "numpy==1.26.4\nprotobuf==3.20.3\nseldon-core==1.18.2\n"
 
 
 def test_logical_lines_join_continuations_and_drop_comments() -> None:
@@ -56,42 +45,6 @@ def test_uses_hashes(tmp_path: Path) -> None:
     (tmp_path / "b.txt").write_text("six==1.17.0 \\\n  --hash=sha256:abc\n")
     assert not deps.uses_hashes([tmp_path / "a.txt", tmp_path / "missing.txt"])
     assert deps.uses_hashes([tmp_path / "a.txt", tmp_path / "b.txt"])
-
-
-def test_conflict_names_both_sides() -> None:
-    user = [
-        ("requirements.txt", 1, Requirement("numpy>=2")),
-        ("requirements.txt", 2, Requirement("protobuf")),  # no specifier: no conflict
-        ("base.txt", 3, Requirement("protobuf>=3.20")),  # allows the installed version
-        ("base.txt", 4, Requirement("tabulate==0.9.0")),  # not pinned by the wrapper
-    ]
-    output = "Because you require numpy<2 and numpy>=2, we can conclude that ... unsatisfiable."
-    found = deps.conflicts(user, deps.wrapper_pins(WRAPPER), deps.locked_versions(INSTALLED), output)
-    assert found == [
-        deps.Conflict(
-            "numpy>=2 (requirements.txt line 1)",
-            "numpy<2 (seldon-core 1.18.2 is built against the numpy 1 API.)",
-        )
-    ]
-    # the same requirement is no conflict when the resolver failed for another reason
-    assert deps.conflicts(user, deps.wrapper_pins(WRAPPER), {}, "No solution: s2i-missing") == []
-
-
-@pytest.mark.parametrize(
-    ("output", "expected"),
-    [
-        ("error: No solution found\n  cause: Because you require numpy<2 and numpy>=2, we can conclude x.",
-         "Because you require numpy<2 and numpy>=2, we can conclude x."),
-        ("  \u00d7 No solution found when resolving dependencies:\n  ╰─▶ Because foo==1 depends on numpy>=2.",
-         "Because foo==1 depends on numpy>=2."),
-        ("ERROR: Cannot install x\n\nThe conflict is caused by:\n    The user requested numpy>=2\n"
-         "    The user requested (constraint) numpy<2\n\nTo fix this you could try",
-         "The conflict is caused by: The user requested numpy>=2 The user requested (constraint) numpy<2"),
-        ("ERROR: No matching distribution found for s2i-missing", ""),
-    ],
-)  # fmt: skip
-def test_resolver_explanation(output: str, expected: str) -> None:
-    assert deps.resolver_explanation(output) == expected
 
 
 def test_changes_against_the_builder_environment() -> None:
@@ -161,9 +114,3 @@ def test_fingerprint_follows_included_files(tmp_path: Path) -> None:
 def test_plan_refuses_a_missing_include(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"includes reqs/absent\.txt \(with -r or -c\)"):
         make_plan(write(tmp_path, {"requirements.txt": "-r reqs/absent.txt\n"}))
-
-
-def test_wrapper_pins_skip_what_is_not_a_requirement() -> None:
-    pins = deps.wrapper_pins("# why\nnumpy<2  # inline\n-c other.txt\n")
-    assert list(pins) == ["numpy"] and str(pins["numpy"].requirement) == "numpy<2"
-    assert pins["numpy"].why == "why"

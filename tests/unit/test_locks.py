@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from builders import deps, incremental, locks, sbom
+from builders import incremental, locks, sbom
 from builders.config import BuildConfig
-from builders.errors import ConfigError, LockConflict, StaleLock
+from builders.errors import ConfigError, StaleLock
 from builders.layout import Layout
 from builders.plan import plan as make_plan
 
@@ -96,22 +96,6 @@ def test_index_settings_for_a_lock() -> None:
     assert locks.indexes(lock_urls, configured, []) == (configured, ("http://127.0.0.1:8080/simple",))
 
 
-WRAPPER = "# Added to every install.\nseldon-core==1.18.2\n# the numpy 1 API.\nnumpy<2\n"
-
-
-def test_a_locked_version_the_wrapper_excludes_names_both_sides(tmp_path: Path) -> None:
-    lock = locks.Lock("uv.lock", "pyproject.toml", "uv lock")
-    locked = locks.Locked(tmp_path / "x.txt", {"numpy": "2.1.0", "six": "1.17.0"}, ())
-    with pytest.raises(LockConflict) as caught:
-        locks.check_wrapper(lock, locked, deps.wrapper_pins(WRAPPER), "/opt/s2i/wrapper-requirements.txt")
-    assert caught.value.sides == [("numpy==2.1.0 (uv.lock)", "numpy<2 (the numpy 1 API.)")]
-    assert "run `uv lock`" in caught.value.tip
-    fine = locks.Locked(tmp_path / "x.txt", {"numpy": "1.26.3"}, ())
-    locks.check_wrapper(lock, fine, deps.wrapper_pins(WRAPPER), "pins")  # 1.26.3 satisfies numpy<2
-    installed = {"numpy": "1.26.4", "seldon-core": "1.18.2"}
-    assert locks.held(installed, deps.wrapper_pins(WRAPPER), fine) == ["seldon-core==1.18.2"]
-
-
 def test_pylock_becomes_hashed_requirements_for_this_interpreter(tmp_path: Path) -> None:
     url = "http://127.0.0.1:8080/simple"
     (tmp_path / "pylock.toml").write_text(
@@ -153,7 +137,7 @@ def test_sbom_lists_every_distribution_with_its_purl_and_dependencies(tmp_path: 
     purls = {c["purl"] for c in document["components"]}
     assert f"pkg:pypi/packaging@{metadata.version('packaging')}" in purls
     seldon = next(c for c in document["components"] if c["name"] == "seldon-core")
-    assert seldon["version"] == metadata.version("seldon-core")  # 1.18.2+s2i: purl `1.18.2%2Bs2i`
+    assert seldon["version"] == metadata.version("seldon-core")  # 1.17.1+s2i: purl `1.17.1%2Bs2i`
     assert (
         seldon["purl"] == seldon["bom-ref"] == "pkg:pypi/seldon-core@" + seldon["version"].replace("+", "%2B")
     )
@@ -173,31 +157,3 @@ def test_the_incremental_fingerprint_covers_every_lock_file(tmp_path: Path, name
     (source / name).write_text("locked again\n")
     changed = incremental.fingerprint(source, cfg, layout, whole_tree=False)
     assert len({before, created, changed}) == 3
-
-
-def installed(site: Path, name: str, version: str, *requires: str) -> None:
-    """A minimal installed distribution: its dist-info METADATA, as importlib.metadata reads it."""
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    (info / "METADATA").write_text("\n".join(lines + [f"Requires-Dist: {r}" for r in requires]) + "\n")
-
-
-def test_a_locked_version_breaking_a_requirement_of_the_wrapper_names_both_sides(tmp_path: Path) -> None:
-    site = tmp_path / "site-packages"
-    installed(
-        site, "seldon-core", "1.18.2", "Flask (<3.0.0,>=2.0.0)", "numpy (<2.0.0)", "tf ; extra == 'all'"
-    )
-    installed(site, "flask", "2.2.5")
-    installed(site, "numpy", "2.1.0")  # the builder's own override of seldon-core's numpy<2
-    lock = locks.Lock("uv.lock", "pyproject.toml", "uv lock")
-    newer = locks.Locked(tmp_path / "x.txt", {"flask": "3.0.3", "numpy": "2.2.0", "tf": "9"}, ())
-    with pytest.raises(LockConflict) as caught:
-        locks.check_wrapper(lock, newer, {}, "pins", [site])
-    assert caught.value.sides == [
-        ("flask==3.0.3 (uv.lock)", "Flask<3.0.0,>=2.0.0 (required by seldon-core 1.18.2)")
-    ]
-    locks.check_wrapper(lock, locks.Locked(tmp_path / "x.txt", {"flask": "2.3.0"}, ()), {}, "pins", [site])
-    # a lock that replaces seldon-core itself brings seldon-core's requirements along
-    replaced = locks.Locked(tmp_path / "x.txt", {"flask": "3.0.3", "seldon-core": "9.0"}, ())
-    assert locks.broken_requirements([site], replaced, "uv.lock") == []

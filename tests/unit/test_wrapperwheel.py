@@ -13,11 +13,16 @@ from pathlib import Path, PurePosixPath
 import pytest
 from packaging.requirements import Requirement
 
-from builders import wrapperwheel
+from builders import wrapper, wrapperwheel
 
 ROOT = Path(__file__).resolve().parents[2]
-ORIGINAL = ROOT / ".venv" / "wrapper" / "seldon_core-1.18.2-py3-none-any.whl"
 REQUIREMENTS = ROOT / "builders" / "wrapper-requirements.txt"
+
+
+@pytest.fixture(scope="module")
+def original(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The published wheel, fetched by name from the index and checked against its sha256."""
+    return wrapperwheel.download(tmp_path_factory.mktemp("original"))
 
 
 @pytest.mark.parametrize(
@@ -53,35 +58,42 @@ def test_generated_imports_get_the_package_prefix() -> None:
 
 def test_metadata_gets_the_new_version_and_requirements_and_keeps_extras() -> None:
     original = (
-        "Metadata-Version: 2.1\nName: seldon-core\nVersion: 1.18.2\nRequires-Dist: numpy (<2.0.0)\n"
+        "Metadata-Version: 2.1\nName: seldon-core\nVersion: 1.17.1\nRequires-Dist: numpy (<2.0.0)\n"
         "Requires-Dist: tensorflow ; extra == 'all'\n\nlong description\n\nwith paragraphs\n"
     )
     assert wrapperwheel.metadata(original, ["numpy>=2,<3"]) == (
-        "Metadata-Version: 2.1\nName: seldon-core\nVersion: 1.18.2+s2i\n"
+        "Metadata-Version: 2.1\nName: seldon-core\nVersion: 1.17.1+s2i\n"
         "Requires-Dist: tensorflow ; extra == 'all'\nRequires-Dist: numpy>=2,<3\n\n"
         "long description\n\nwith paragraphs\n"
     )
 
 
 def test_requirements_leave_out_seldon_core_and_comments() -> None:
-    text = "# why\nseldon-core==1.18.2\nnumpy>=2,<3  # inline\n\nflask>=3.1,<4\n"
+    text = "# why\nseldon-core==1.17.1\nnumpy>=2,<3  # inline\n\nflask>=3.1,<4\n"
     assert wrapperwheel.requirements(text) == ["numpy>=2,<3", "flask>=3.1,<4"]
 
 
 def test_the_published_wheel_is_refused_when_it_differs(tmp_path: Path) -> None:
-    fake = tmp_path / "seldon_core-1.18.2-py3-none-any.whl"
+    fake = tmp_path / wrapper.WHEEL.filename
     fake.write_bytes(b"not the published wheel")
     with pytest.raises(SystemExit, match="not the published"):
         wrapperwheel.rebuild(fake, REQUIREMENTS, tmp_path / "out")
 
 
-def test_the_real_wheel_rebuilt(tmp_path: Path) -> None:
-    assert ORIGINAL.is_file(), f"{ORIGINAL} is downloaded by `make venv`"
-    wheel = wrapperwheel.rebuild(ORIGINAL, REQUIREMENTS, tmp_path)
-    assert wheel.name == "seldon_core-1.18.2+s2i-py3-none-any.whl"
+def test_the_real_wheel_rebuilt(tmp_path: Path, original: Path) -> None:
+    wheel = wrapperwheel.rebuild(original, REQUIREMENTS, tmp_path)
+    assert wheel.name == "seldon_core-1.17.1+s2i-py3-none-any.whl"
     with zipfile.ZipFile(wheel) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
-    info = "seldon_core-1.18.2+s2i.dist-info"
+    info = "seldon_core-1.17.1+s2i.dist-info"
+    # Apache-2.0, as published; upstream's unit tests are not installed into site-packages
+    assert "License: Apache 2.0" in files[f"{info}/METADATA"].decode()
+    assert "Apache License" in files[f"{info}/LICENSE"].decode()
+    assert not [name for name in files if name.startswith("tests/")]
+    assert files[f"{info}/top_level.txt"] == b"seldon_core\n"
+    # every patch applied
+    for edit in wrapperwheel.PATCHES:
+        assert edit.new in files[edit.path].decode(), edit.why
     metadata = files[f"{info}/METADATA"].decode()
     declared = [
         str(Requirement(line.split(":", 1)[1]))
@@ -106,7 +118,7 @@ def test_the_real_wheel_rebuilt(tmp_path: Path) -> None:
             expected = base64.urlsafe_b64encode(hashlib.sha256(files[path]).digest()).rstrip(b"=").decode()
             assert digest == f"sha256={expected}", path
     # the same inputs make the same wheel
-    again = wrapperwheel.rebuild(ORIGINAL, REQUIREMENTS, tmp_path / "again")
+    again = wrapperwheel.rebuild(original, REQUIREMENTS, tmp_path / "again")
     assert again.read_bytes() == wheel.read_bytes()
 
 
@@ -116,9 +128,26 @@ def test_the_venv_runs_the_rebuilt_protobuf_modules() -> None:
 
     from seldon_core.proto import prediction_pb2
 
-    assert metadata.version("seldon-core") == "1.18.2+s2i"
+    assert metadata.version("seldon-core") == wrapper.VERSION
     message = prediction_pb2.SeldonMessage()
     message.data.tensor.shape.extend([1, 2])
     message.data.tensor.values.extend([1.0, 2.0])
     parsed = prediction_pb2.SeldonMessage.FromString(message.SerializeToString())
     assert list(parsed.data.tensor.values) == [1.0, 2.0]
+
+
+def test_a_patch_whose_upstream_text_is_gone_stops_the_rebuild() -> None:
+    files = {"seldon_core/wrapper.py": b"print('changed upstream')\n"}
+    edit = wrapperwheel.Patch(
+        "seldon_core/wrapper.py", "from flask_cors import CORS\n", "x", "import HTTPException"
+    )
+    with pytest.raises(
+        SystemExit, match=r"patch 'import HTTPException': seldon_core/wrapper\.py does not contain"
+    ):
+        wrapperwheel.patch(files, (edit,))
+    twice = wrapperwheel.Patch("seldon_core/wrapper.py", "e", "E", "ambiguous")
+    with pytest.raises(SystemExit, match="ambiguous"):
+        wrapperwheel.patch(files, (twice,))
+    assert wrapperwheel.patch(
+        files, (wrapperwheel.Patch("seldon_core/wrapper.py", "changed", "same", "ok"),)
+    ) == {"seldon_core/wrapper.py": b"print('same upstream')\n"}

@@ -295,6 +295,7 @@ def mlserver(model: Path) -> Iterator[str]:
     process = subprocess.Popen(
         [str(MLSERVER), "start", str(folder)], cwd=folder, stdout=log_file, stderr=subprocess.STDOUT
     )
+    MLSERVER_PID[0] = process.pid
     base = f"http://127.0.0.1:{settings['http_port']}"
     try:
         for _ in range(240):
@@ -314,6 +315,21 @@ def mlserver(model: Path) -> Iterator[str]:
 
 
 MLSERVER_GRPC = [0]
+MLSERVER_PID = [0]
+
+
+def process_cpu_us(pid: int) -> float:
+    """CPU time (user + system) of a process and its waited-for children so far, in µs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks * 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(pid: int, load: Callable[[], dict[str, float]]) -> dict[str, float]:
+    before = process_cpu_us(pid)
+    result = load()
+    return {**result, "cpu_us": (process_cpu_us(pid) - before) / (result["rps"] * LOAD_SECONDS)}
+
 
 # The V2 request for the same row, asking for the same output as IrisClassifier.predict. Our images
 # serve it as V2_MODEL too (SELDON_S2I_V2_MODEL_NAME), and name their one output as the request asks:
@@ -356,15 +372,17 @@ def mlserver_v2(source: Path) -> dict[str, dict[str, float]]:
     """MLServer's figures for the V2 rows, from one MLServer process: REST JSON, REST binary (where it
     answers the extension), gRPC."""
     with mlserver(source / "model.joblib") as url:
+        pid = MLSERVER_PID[0]
         wrk(url, MLSERVER_BODY)  # warm-up
-        found = {"json": wrk(url, MLSERVER_BODY)}
+        found = {"json": with_cpu(pid, lambda: wrk(url, MLSERVER_BODY))}
         body, headers = v2_binary_body()
-        if requests.post(url, data=body, headers=headers, timeout=10).status_code == 200:
-            found["binary"] = wrk(url, body, LOAD_SECONDS, headers)
+        answer = requests.post(url, data=body, headers=headers, timeout=10)
+        if answer.status_code == 200:
+            found["binary"] = with_cpu(pid, lambda: wrk(url, body, LOAD_SECONDS, headers))
         else:
-            log("MLServer does not answer the binary tensor data extension: no binary row for it")
+            log(f"MLServer answers a binary tensor data request {answer.status_code}: no binary row for it")
         grpc_port_load(MLSERVER_GRPC[0], 2, v2=True)  # warm-up
-        found["grpc"] = grpc_port_load(MLSERVER_GRPC[0], LOAD_SECONDS, v2=True)
+        found["grpc"] = with_cpu(pid, lambda: grpc_port_load(MLSERVER_GRPC[0], LOAD_SECONDS, v2=True))
         return found
 
 
@@ -412,12 +430,17 @@ def best_of(
     return best
 
 
-def comparison_rows(label: str, ours: dict[str, float], theirs: dict[str, float], name: str) -> list[Row]:
+def comparison_rows(
+    label: str, ours: dict[str, float], theirs: dict[str, float], name: str, cpu: bool = False
+) -> list[Row]:
     rows = [(f"{label} throughput (req/s), vs {name}", f"{ours['rps']:.0f}", f"{theirs['rps']:.0f}",
              ratio(ours["rps"], theirs["rps"]))]  # fmt: skip
     for pct in ("p50", "p99"):
         rows.append((f"{label} {pct} latency (ms), vs {name}", f"{ours[pct]:.1f}", f"{theirs[pct]:.1f}",
                      ratio(ours[pct], theirs[pct])))  # fmt: skip
+    if cpu:  # CPU time per request barely moves with a shared machine's load; throughput does
+        rows.append((f"{label} server CPU per request (µs), vs {name}", f"{ours['cpu_us']:.0f}",
+                     f"{theirs['cpu_us']:.0f}", ratio(ours["cpu_us"], theirs["cpu_us"])))  # fmt: skip
     return rows
 
 
@@ -453,12 +476,12 @@ def v2_rows(ours_image: str, source: Path) -> list[Row]:
         for name, result in measured.items():
             if name not in best or result["rps"] > best[name]["rps"]:
                 best[name] = result
-    rows = comparison_rows("V2 REST JSON", best["ours json"], best["MLServer json"], "MLServer")
+    rows = comparison_rows("V2 REST JSON", best["ours json"], best["MLServer json"], "MLServer", cpu=True)
     theirs = "binary" if "MLServer binary" in best else "json"
     rows += comparison_rows(
-        "V2 REST binary", best["ours binary"], best[f"MLServer {theirs}"], f"MLServer ({theirs})"
+        "V2 REST binary", best["ours binary"], best[f"MLServer {theirs}"], f"MLServer ({theirs})", cpu=True
     )
-    return rows + comparison_rows("V2 gRPC", best["ours grpc"], best["MLServer grpc"], "MLServer")
+    return rows + comparison_rows("V2 gRPC", best["ours grpc"], best["MLServer grpc"], "MLServer", cpu=True)
 
 
 def grpc_sizing_rows(ours_image: str) -> list[Row]:

@@ -23,6 +23,8 @@ SHIM_DIR = Path(__file__).with_name("shim")
 SERVE_SHIM = "seldon_s2i_serve.py"
 SCORE_ADAPTER = "seldon_s2i_outlier.ScoreOutlierDetector"
 COMPONENT_VARIABLE = "SELDON_S2I_COMPONENT"
+# SERVICE_TYPE as built, for the V2 shim: the wrapper's --service-type has no OUTPUT_TRANSFORMER
+SERVICE_TYPE_VARIABLE = "SELDON_S2I_SERVICE_TYPE"
 
 DEFAULT_PORTS = {
     "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": ("--http-port", "9000"),
@@ -58,6 +60,7 @@ def child_environment(
     manifest: Manifest, environ: Mapping[str, str], shim_dir: Path = SHIM_DIR
 ) -> dict[str, str]:
     env = dict(environ)
+    env[SERVICE_TYPE_VARIABLE] = manifest.service_type
     if manifest.score_adapter:
         env[COMPONENT_VARIABLE] = manifest.model_name
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(shim_dir), env.get("PYTHONPATH", "")) if p)

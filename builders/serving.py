@@ -7,6 +7,7 @@ named, instead of silently falling back inside the server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from builders.config import unquote
@@ -20,9 +21,22 @@ SECONDS = {
 }
 
 
+V2_MODEL_NAME = "SELDON_S2I_V2_MODEL_NAME"  # the Open Inference Protocol's model name (default: the class)
+V2_MODEL_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
 def checked(environ: Mapping[str, str]) -> dict[str, str]:
     """The environment, with these variables validated and unquoted (s2i may hand values over quoted)."""
     env = dict(environ)
+    v2_name = unquote(environ.get(V2_MODEL_NAME, "").strip())
+    if v2_name and not V2_MODEL_NAME_PATTERN.fullmatch(v2_name):
+        raise ConfigError(
+            f"{V2_MODEL_NAME}={v2_name!r} cannot be a model name in /v2/models/<name>/infer",
+            f"Set {V2_MODEL_NAME} to letters, digits, '_', '.' and '-' (like iris-classifier), "
+            "or leave it unset for the class name.",
+        )
+    if v2_name:
+        env[V2_MODEL_NAME] = v2_name
     metrics = unquote(environ.get(METRICS, "").strip()).lower()
     if metrics and metrics not in METRICS_VALUES:
         raise InvalidValueError(METRICS, metrics, ", ".join(METRICS_VALUES), "the container's environment")

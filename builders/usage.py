@@ -83,12 +83,31 @@ Runtime variables (docker run -e, or the SeldonDeployment):
   SELDON_S2I_GRACE_SECONDS              then requests in progress get this long (default 20)
   SELDON_S2I_METRICS                    mmap (default): custom metrics in per-process files;
                                         stock: the wrapper's own Manager-based class
+  SELDON_S2I_V2_MODEL_NAME              the model's name in the Open Inference Protocol
+                                        (default: the class name of MODEL_NAME)
+
+Two protocols, one class, the same ports:
+  Seldon protocol   REST /api/v1.0/predictions, /health/ping, ...; gRPC seldon.protos.*
+  Open Inference Protocol (V2, KServe v2): REST /v2, /v2/health/live, /v2/health/ready,
+                    /v2/models/<name>[/versions/<v>][/ready|/infer], JSON or binary tensors;
+                    gRPC inference.GRPCInferenceService (ModelInfer, ModelReady, ...)
+  V2 to the class: one input is X (a numpy array of its datatype and shape; BYTES: bytes);
+  several inputs: X is a dict {{input name: array}}. The return value becomes the outputs (a dict
+  gives one output per key; else one output, "output-0" or the one output the request asks for).
+  MODEL: predict, TRANSFORMER: transform_input, OUTPUT_TRANSFORMER: transform_output; ROUTER and
+  COMBINER answer 501 (V2 has no route/aggregate). PAYLOAD_PASSTHROUGH: predict_raw gets the
+  request as it came. Probes: liveness /v2/health/live, readiness /v2/health/ready (or
+  /health/ping). Kubernetes, KServe and SeldonDeployment (protocol: v2) examples: deploy/ in the
+  builder's repository.
 
 Try it:
   curl -s -H 'Content-Type: application/json' \\
        -d '{{"data": {{"ndarray": [[1.0, 2.0, 3.0]]}}}}' \\
        http://127.0.0.1:9000/api/v1.0/predictions
   curl -s http://127.0.0.1:9000/health/ping
+  curl -s -H 'Content-Type: application/json' \\
+       -d '{{"inputs": [{{"name": "x", "datatype": "FP64", "shape": [1, 3], "data": [1, 2, 3]}}]}}' \\
+       http://127.0.0.1:9000/v2/models/MyModel/infer
   curl -s http://127.0.0.1:6000/metrics
 """
 

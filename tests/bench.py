@@ -144,11 +144,16 @@ def start_to_ready(image: str, env: dict[str, str] | None = None) -> float:
     return statistics.median(times)
 
 
-def wrk(url: str, body: dict[str, Any], seconds: int = LOAD_SECONDS) -> dict[str, float]:
+def wrk(
+    url: str, body: dict[str, Any] | bytes, seconds: int = LOAD_SECONDS, headers: dict[str, str] | None = None
+) -> dict[str, float]:
     script = Path(tempfile.mkdtemp()) / "post.lua"
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    lua_body = "".join(f"\\{byte:03d}" for byte in raw)  # Lua's decimal escapes: any byte
+    headers = headers or {"Content-Type": "application/json"}
     script.write_text(
-        f"wrk.method = 'POST'\nwrk.body = '{json.dumps(body)}'\n"
-        "wrk.headers['Content-Type'] = 'application/json'\n"
+        f"wrk.method = 'POST'\nwrk.body = '{lua_body}'\n"
+        + "".join(f"wrk.headers['{k}'] = '{v}'\n" for k, v in headers.items())
     )
     argv = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(script), url]
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
@@ -169,25 +174,39 @@ def seldon_rest(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str
     return wrk(server.url("/api/v1.0/predictions"), {"data": {"ndarray": ROW}}, seconds)
 
 
-def _grpc_client(port: int, seconds: float, concurrency: int, results: Any) -> None:
+def _grpc_client(port: int, seconds: float, concurrency: int, results: Any, v2: bool = False) -> None:
     """One load process: `concurrency` asyncio loops, each on its own channel (so its own TCP
-    connection, which SO_REUSEPORT may give to any gRPC server process), one call at a time."""
+    connection, which SO_REUSEPORT may give to any gRPC server process), one call at a time. v2: the
+    Open Inference Protocol's ModelInfer (tritonclient's stubs; `contents`, which MLServer reads too)."""
     import asyncio
 
     import grpc
-    from seldon_core.proto import prediction_pb2, prediction_pb2_grpc
 
-    tensor = prediction_pb2.Tensor(shape=[1, 4], values=ROW[0])
-    request = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(tensor=tensor))
+    if v2:
+        from tritonclient.grpc import service_pb2, service_pb2_grpc
+
+        request: Any = service_pb2.ModelInferRequest(model_name=V2_MODEL)
+        request.inputs.add(name="predict", datatype="FP64", shape=[1, 4]).contents.fp64_contents.extend(
+            ROW[0]
+        )
+        request.outputs.add(name="predict_proba")
+    else:
+        from seldon_core.proto import prediction_pb2, prediction_pb2_grpc
+
+        tensor = prediction_pb2.Tensor(shape=[1, 4], values=ROW[0])
+        request = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(tensor=tensor))
 
     async def loop(deadline: float, latencies: list[float]) -> None:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            stub = prediction_pb2_grpc.ModelStub(channel)
-            await stub.Predict(request, timeout=30, wait_for_ready=True)  # connected before the clock starts
+            if v2:
+                call = service_pb2_grpc.GRPCInferenceServiceStub(channel).ModelInfer
+            else:
+                call = prediction_pb2_grpc.ModelStub(channel).Predict
+            await call(request, timeout=30, wait_for_ready=True)  # connected before the clock starts
             while time.monotonic() < deadline:
                 started = time.perf_counter()
                 try:
-                    await stub.Predict(request, timeout=30)
+                    await call(request, timeout=30)
                 except grpc.aio.AioRpcError as e:  # counted, reported: never a latency
                     latencies.append(-1.0)
                     print(f"---> gRPC call failed: {e.code()}", file=sys.stderr, flush=True)
@@ -203,16 +222,18 @@ def _grpc_client(port: int, seconds: float, concurrency: int, results: Any) -> N
     results.put(asyncio.run(main()))
 
 
-def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
+def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS, v2: bool = False) -> dict[str, float]:
     """A closed-loop gRPC load of 8 calls in flight from 2 client processes (a Python client: one
     process saturates a core before the server does)."""
+    return grpc_port_load(server.grpc, seconds, v2)
+
+
+def grpc_port_load(port: int, seconds: int = LOAD_SECONDS, v2: bool = False) -> dict[str, float]:
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    clients = [
-        context.Process(target=_grpc_client, args=(server.grpc, seconds, 4, results)) for _ in range(2)
-    ]
+    clients = [context.Process(target=_grpc_client, args=(port, seconds, 4, results, v2)) for _ in range(2)]
     for client in clients:
         client.start()
     everything = [x for _ in clients for x in results.get(timeout=seconds + 60)]
@@ -230,7 +251,8 @@ def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, 
 
 @contextlib.contextmanager
 def mlserver(model: Path) -> Iterator[str]:
-    """MLServer serving `model` (a joblib file) on 127.0.0.1; yields its inference URL."""
+    """MLServer serving `model` (a joblib file) on 127.0.0.1; yields its inference URL (and sets
+    MLSERVER_GRPC, its gRPC port)."""
     folder = Path(tempfile.mkdtemp(prefix="s2i-bench-mlserver-"))
     shutil.copy(model, folder / "model.joblib")
     settings = {
@@ -241,6 +263,7 @@ def mlserver(model: Path) -> Iterator[str]:
         "parallel_workers": 0,
     }
     (folder / "settings.json").write_text(json.dumps(settings))
+    MLSERVER_GRPC[0] = int(settings["grpc_port"])
     (folder / "model-settings.json").write_text(
         json.dumps(
             {
@@ -254,6 +277,7 @@ def mlserver(model: Path) -> Iterator[str]:
     process = subprocess.Popen(
         [str(MLSERVER), "start", str(folder)], cwd=folder, stdout=log_file, stderr=subprocess.STDOUT
     )
+    MLSERVER_PID[0] = process.pid
     base = f"http://127.0.0.1:{settings['http_port']}"
     try:
         for _ in range(240):
@@ -272,11 +296,76 @@ def mlserver(model: Path) -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-# The V2 request for the same row, asking for the same output as IrisClassifier.predict.
+MLSERVER_GRPC = [0]
+MLSERVER_PID = [0]
+
+
+def process_cpu_us(pid: int) -> float:
+    """CPU time (user + system) of a process and its waited-for children so far, in µs."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks * 1e6 / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(pid: int, load: Callable[[], dict[str, float]]) -> dict[str, float]:
+    before = process_cpu_us(pid)
+    result = load()
+    return {**result, "cpu_us": (process_cpu_us(pid) - before) / (result["rps"] * LOAD_SECONDS)}
+
+
+# The V2 request for the same row, asking for the same output as IrisClassifier.predict. Our images
+# serve it as V2_MODEL too (SELDON_S2I_V2_MODEL_NAME), and name their one output as the request asks:
+# the same bytes go to both.
+V2_MODEL = "iris"
+V2_ENV = {"SELDON_S2I_V2_MODEL_NAME": V2_MODEL}
 MLSERVER_BODY = {
     "inputs": [{"name": "predict", "shape": [1, 4], "datatype": "FP64", "data": ROW[0]}],
     "outputs": [{"name": "predict_proba"}],
 }
+
+
+def v2_binary_body() -> tuple[bytes, dict[str, str]]:
+    """The same request with the binary tensor data extension, both ways (tritonclient's default)."""
+    import struct
+
+    head = json.dumps({
+        "inputs": [{"name": "predict", "shape": [1, 4], "datatype": "FP64",
+                    "parameters": {"binary_data_size": 32}}],
+        "outputs": [{"name": "predict_proba", "parameters": {"binary_data": True}}],
+    }).encode()  # fmt: skip
+    headers = {"Content-Type": "application/octet-stream", "Inference-Header-Content-Length": str(len(head))}
+    return head + struct.pack("<4d", *ROW[0]), headers
+
+
+def v2_rest(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
+    return wrk(server.url(f"/v2/models/{V2_MODEL}/infer"), MLSERVER_BODY, seconds)
+
+
+def v2_rest_binary(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
+    body, headers = v2_binary_body()
+    return wrk(server.url(f"/v2/models/{V2_MODEL}/infer"), body, seconds, headers)
+
+
+def v2_grpc(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
+    return grpc_load(server, seconds, v2=True)
+
+
+def mlserver_v2(source: Path) -> dict[str, dict[str, float]]:
+    """MLServer's figures for the V2 rows, from one MLServer process: REST JSON, REST binary (where it
+    answers the extension), gRPC."""
+    with mlserver(source / "model.joblib") as url:
+        pid = MLSERVER_PID[0]
+        wrk(url, MLSERVER_BODY)  # warm-up
+        found = {"json": with_cpu(pid, lambda: wrk(url, MLSERVER_BODY))}
+        body, headers = v2_binary_body()
+        answer = requests.post(url, data=body, headers=headers, timeout=10)
+        if answer.status_code == 200:
+            found["binary"] = with_cpu(pid, lambda: wrk(url, body, LOAD_SECONDS, headers))
+        else:
+            log(f"MLServer answers a binary tensor data request {answer.status_code}: no binary row for it")
+        grpc_port_load(MLSERVER_GRPC[0], 2, v2=True)  # warm-up
+        found["grpc"] = with_cpu(pid, lambda: grpc_port_load(MLSERVER_GRPC[0], LOAD_SECONDS, v2=True))
+        return found
 
 
 def container_cpu_us(container: str) -> float:
@@ -323,12 +412,17 @@ def best_of(
     return best
 
 
-def comparison_rows(label: str, ours: dict[str, float], theirs: dict[str, float], name: str) -> list[Row]:
+def comparison_rows(
+    label: str, ours: dict[str, float], theirs: dict[str, float], name: str, cpu: bool = False
+) -> list[Row]:
     rows = [(f"{label} throughput (req/s), vs {name}", f"{ours['rps']:.0f}", f"{theirs['rps']:.0f}",
              ratio(ours["rps"], theirs["rps"]))]  # fmt: skip
     for pct in ("p50", "p99"):
         rows.append((f"{label} {pct} latency (ms), vs {name}", f"{ours[pct]:.1f}", f"{theirs[pct]:.1f}",
                      ratio(ours[pct], theirs[pct])))  # fmt: skip
+    if cpu:  # CPU time per request barely moves with a shared machine's load; throughput does
+        rows.append((f"{label} server CPU per request (µs), vs {name}", f"{ours['cpu_us']:.0f}",
+                     f"{theirs['cpu_us']:.0f}", ratio(ours["cpu_us"], theirs["cpu_us"])))  # fmt: skip
     return rows
 
 
@@ -347,6 +441,29 @@ def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
         "stock": lambda: serving(base_image, None, grpc_load),
     })  # fmt: skip
     return rows + comparison_rows("gRPC", calls["ours"], calls["stock"], "stock")
+
+
+def v2_rows(ours_image: str, source: Path) -> list[Row]:
+    """The Open Inference Protocol: our image (same defaults, V2 routes) against MLServer 1.7.1's
+    scikit-learn runtime on the same joblib file, best of 3 in turns."""
+    log(f"V2 load, {LOAD_SECONDS}s each, best of 3 in turns: ours (REST JSON, binary, gRPC), MLServer")
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(3):
+        measured = {
+            "ours json": serving(ours_image, V2_ENV, v2_rest),
+            "ours binary": serving(ours_image, V2_ENV, v2_rest_binary),
+            "ours grpc": serving(ours_image, V2_ENV, v2_grpc),
+            **{f"MLServer {k}": v for k, v in mlserver_v2(source).items()},
+        }
+        for name, result in measured.items():
+            if name not in best or result["rps"] > best[name]["rps"]:
+                best[name] = result
+    rows = comparison_rows("V2 REST JSON", best["ours json"], best["MLServer json"], "MLServer", cpu=True)
+    theirs = "binary" if "MLServer binary" in best else "json"
+    rows += comparison_rows(
+        "V2 REST binary", best["ours binary"], best[f"MLServer {theirs}"], f"MLServer ({theirs})", cpu=True
+    )
+    return rows + comparison_rows("V2 gRPC", best["ours grpc"], best["MLServer grpc"], "MLServer", cpu=True)
 
 
 def grpc_sizing_rows(ours_image: str) -> list[Row]:
@@ -485,6 +602,7 @@ def main() -> None:
                      ratio(ready_ours, ready_base)))  # fmt: skip
 
         rows += serving_rows(ours_image, base_image, source)
+        rows += v2_rows(ours_image, source)
 
         # The stack itself: the same wrapper code and the same model served by the new stack (gunicorn
         # 27, numpy 2, protobuf 7) and by stock seldon-core 1.17.1's own pins (the baseline image: gunicorn
@@ -559,5 +677,36 @@ def report(rows: list[Row], notes: list[str], load: tuple[float, float]) -> None
     print(text)
 
 
+def serving_only(reference_builder: str | None) -> None:
+    """`python -m tests.bench serving [BUILDER]`: only the serving rows, printed, BENCHMARKS.md left as
+    it is: the V2 rows against MLServer, and the Seldon protocol's rows of this builder's image against
+    those of an image built by BUILDER (another revision's builder: the same model, the same load)."""
+    work = Path(tempfile.mkdtemp(prefix="s2i-bench-"))
+    images = {"ours": f"s2i-bench-iris:ours-{TAG}"}
+    if reference_builder:
+        images["reference"] = f"s2i-bench-iris:reference-{TAG}"
+    try:
+        source = make_iris_source(work)
+        harness.build_ok(source, images["ours"])
+        if reference_builder:
+            harness.build_ok(source, images["reference"], builder=reference_builder)
+        rows = v2_rows(images["ours"], source)
+        if reference_builder:
+            for name, load in (("Seldon REST", seldon_rest), ("Seldon gRPC", grpc_load)):
+                best = best_of({k: (lambda image=image, load=load: serving(image, None, load))
+                                for k, image in images.items()})  # fmt: skip
+                rows += comparison_rows(name, best["ours"], best["reference"], reference_builder)
+        load = os.getloadavg()
+        print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+        for row in rows:
+            print(" | ".join(row))
+    finally:
+        harness.docker("rmi", "--force", *images.values(), check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["serving"]:
+        serving_only(sys.argv[2] if len(sys.argv) > 2 else None)
+    else:
+        main()

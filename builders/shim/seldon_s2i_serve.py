@@ -8,6 +8,8 @@ and protocol) after replacing a few of that module's names:
 - `start_servers`, `_wait_forever` (the gRPC processes' wait) and the REST gunicorn application's
   arbiter and worker class, plus `/health/ping`, for a stop that loses no request
   (`seldon_s2i_graceful`).
+- `get_rest_microservice` and `get_grpc_server`, which also serve the Open Inference Protocol (V2)
+  from the same class on the same ports (`seldon_s2i_v2`, `seldon_s2i_v2_grpc`).
 
 The names are replaced in the module that looks them up when `main()` runs; seldon-core is pinned by
 the builder, and tests/docker/test_serving.py compares the result with the stock wrapper's.
@@ -15,6 +17,7 @@ the builder, and tests/docker/test_serving.py compares the result with the stock
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import logging
 import math
@@ -69,12 +72,48 @@ def use_graceful_stop(microservice: Any, wrapper: Any) -> None:
     )
 
 
+def use_v2(wrapper: Any, argv: list[str]) -> None:
+    """V2 next to the Seldon protocol: a WSGI middleware on the REST app, a servicer on the gRPC server."""
+    import seldon_s2i_v2 as v2
+
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("interface_name")
+    parser.add_argument("--service-type", default="MODEL")
+    args, _ = parser.parse_known_args(argv)
+    # the outlier adapter serves the class SELDON_S2I_COMPONENT names
+    interface = os.environ.get("SELDON_S2I_COMPONENT") or args.interface_name
+    name = v2.component_name(interface)
+    # SERVICE_TYPE as built (run sets it): the wrapper's --service-type has no OUTPUT_TRANSFORMER
+    service_type = os.environ.get("SELDON_S2I_SERVICE_TYPE") or args.service_type
+    v2.readiness = lambda: not graceful.draining()
+    stock_rest_app, stock_grpc_server = wrapper.get_rest_microservice, wrapper.get_grpc_server
+
+    def served(user_model: Any, seldon_metrics: Any) -> Any:
+        return v2.Served(user_model, seldon_metrics, service_type, name, wrapper.PAYLOAD_PASSTHROUGH)
+
+    def rest_app(user_model: Any, seldon_metrics: Any) -> Any:
+        app = stock_rest_app(user_model, seldon_metrics)
+        app.wsgi_app = v2.RestV2(served(user_model, seldon_metrics), app.wsgi_app)
+        return app
+
+    def grpc_server(user_model: Any, seldon_metrics: Any, *args: Any, **kwargs: Any) -> Any:
+        import seldon_s2i_v2_grpc
+
+        server = stock_grpc_server(user_model, seldon_metrics, *args, **kwargs)
+        seldon_s2i_v2_grpc.add_to_server(server, served(user_model, seldon_metrics))
+        return server
+
+    wrapper.get_rest_microservice = rest_app
+    wrapper.get_grpc_server = grpc_server
+
+
 def main() -> None:
     from seldon_core import microservice, wrapper
 
     if os.environ.get(METRICS_VARIABLE, "").strip().lower() != "stock":
         use_mmap_metrics(microservice)
     use_graceful_stop(microservice, wrapper)
+    use_v2(wrapper, sys.argv[1:])
     sys.argv[0] = "seldon-core-microservice"
     microservice.main()
 

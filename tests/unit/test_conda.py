@@ -224,5 +224,6 @@ def test_run_activates_the_prefix_for_the_server() -> None:
         "LD_LIBRARY_PATH": "/opt/app-root/conda/lib",
         "CONDA_PREFIX": "/opt/app-root/conda",
         "PAYLOAD_PASSTHROUGH": "false",
+        "SELDON_S2I_SERVICE_TYPE": "MODEL",
     }
     assert "CONDA_PREFIX" not in run.child_environment(replace(manifest, conda=None), {})

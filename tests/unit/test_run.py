@@ -65,3 +65,10 @@ def test_score_only_outlier_detector_is_served_through_the_adapter() -> None:
     assert run.child_environment(adapted, {}, shim_dir=Path("/shim"))["PYTHONPATH"] == "/shim"
     assert "SELDON_S2I_COMPONENT" not in run.child_environment(manifest, {})
     assert (run.SHIM_DIR / "seldon_s2i_outlier.py").is_file()
+
+
+def test_the_v2_shim_gets_the_service_type_as_built() -> None:
+    """The wrapper's --service-type has no OUTPUT_TRANSFORMER; V2 answers infer with transform_output."""
+    manifest = replace(MANIFEST, service_type="OUTPUT_TRANSFORMER", wrapper_service_type="TRANSFORMER")
+    assert run.child_environment(manifest, {})["SELDON_S2I_SERVICE_TYPE"] == "OUTPUT_TRANSFORMER"
+    assert run.microservice_argv(manifest, {}, Path("/app"))[3:5] == ["--service-type", "TRANSFORMER"]

@@ -14,6 +14,7 @@ from builders.errors import ConfigError
         {},
         {"SELDON_S2I_METRICS": "stock", "SELDON_S2I_DRAIN_SECONDS": "0", "SELDON_S2I_GRACE_SECONDS": "7.5"},
         {"SELDON_S2I_METRICS": '"MMAP"', "SELDON_S2I_DRAIN_SECONDS": " "},
+        {"SELDON_S2I_V2_MODEL_NAME": "iris-classifier.v2_1"},
     ],
 )
 def test_accepted(environ: dict[str, str]) -> None:
@@ -34,6 +35,8 @@ def test_unquoted_for_the_shim() -> None:
         ({"SELDON_S2I_METRICS": "manager"}, "SELDON_S2I_METRICS='manager'"),
         ({"SELDON_S2I_DRAIN_SECONDS": "5s"}, "SELDON_S2I_DRAIN_SECONDS='5s' is not a number of seconds"),
         ({"SELDON_S2I_GRACE_SECONDS": "-1"}, "SELDON_S2I_GRACE_SECONDS='-1' is not a number of seconds"),
+        ({"SELDON_S2I_V2_MODEL_NAME": "my model"}, "SELDON_S2I_V2_MODEL_NAME='my model' cannot be a"),
+        ({"SELDON_S2I_V2_MODEL_NAME": "a/b"}, "SELDON_S2I_V2_MODEL_NAME='a/b'"),
     ],
 )
 def test_rejected_with_the_variable_named(environ: dict[str, str], message: str) -> None:

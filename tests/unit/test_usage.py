@@ -20,6 +20,13 @@ def test_usage_names_the_build_command_every_variable_and_the_ports() -> None:
     assert "environment.yml" in text and "CONDA_PREFIX" in text
 
 
+def test_usage_shows_both_protocols_with_a_curl_each() -> None:
+    text = usage.text()
+    assert "SELDON_S2I_V2_MODEL_NAME" in text and "inference.GRPCInferenceService" in text
+    assert '"datatype": "FP64", "shape": [1, 3], "data": [1, 2, 3]}]}\'' in text
+    assert "http://127.0.0.1:9000/v2/models/MyModel/infer" in text and "/v2/health/ready" in text
+
+
 def test_usage_names_every_lock_format_its_fix_and_the_sbom() -> None:
     text = usage.text()
     for lock, fix in (

@@ -31,11 +31,17 @@ def requirements(path: Path) -> tuple[str, tuple[str, ...]]:
         pylock = Pylock.from_dict(read_toml(path))
         selected = list(pylock.select())
     except (PylockValidationError, PylockSelectError) as exc:
-        raise ConfigError(
-            f"{path} cannot be installed here: {exc}",
+        tip = (
             "Regenerate pylock.toml for Python 3.11 on Linux x86_64 (for example `uv export "
-            "--format pylock.toml`), or fix the entry named.",
-        ) from None
+            "--format pylock.toml`), or fix the entry named."
+        )
+        if "path or url must be provided" in str(exc):  # PEP 751 wants one for every file
+            tip = (
+                "The file does not say where that package's files are (PDM 2.24.0 and 2.24.1 "
+                "export such files): regenerate pylock.toml with PDM 2.24.2 or later, `pip lock` or "
+                "`uv export --format pylock.toml`."
+            )
+        raise ConfigError(f"{path} cannot be installed here: {exc}", tip) from None
     lines, indexes = [], []
     for package, chosen in selected:
         if isinstance(chosen, PackageDirectory) and Path(chosen.path) == Path("."):

@@ -1,0 +1,203 @@
+"""A lock is current for the builder exactly when the tool that wrote it says so.
+
+Each lock is made at test time by the oldest and the newest release of each tool's window
+(lockfiles.RELEASES), each installed once per session into a throwaway environment, against the
+local test index (a Pipfile without [[source]]: the public index, as pipenv would). Then the writing
+release itself judges the lock (`pipenv verify`, `poetry check --lock`, `uv lock --locked`, the
+spelling of `uv lock --check` that uv 0.5 knows) and so does the builder (builders.locks.export, the
+code the image runs); both verdicts must agree, for the lock as made and again after a change to the
+project file makes it stale. pylock.toml records no inputs: every writer's file must simply be read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from builders import locks
+from builders.errors import ConfigError, StaleLock
+from builders.plan import plan as make_plan
+from tests import harness, lockfiles
+
+Maker = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class Case:
+    tool: str
+    release: str
+    form: str
+    make: Maker
+    options: dict[str, object]
+    stale_name: str = "s2i-shared"  # the requirement made stale, as the project file spells it
+
+    @property
+    def id(self) -> str:
+        return f"{self.tool}-{self.release}-{self.form}"
+
+
+def _cases() -> list[Case]:
+    first, last = lockfiles.RELEASES["pipenv"]
+    cases = []
+    for release in (first, last):
+        cases += [
+            Case(
+                "pipenv",
+                release,
+                "Pipfile with [[source]], non-canonical names, custom category",
+                lockfiles.pipenv,
+                {"dependencies": ["S2I_Shared"], "categories": {"tests": ["s2i_extra"]}},
+                "S2I_Shared",
+            ),  # fmt: skip
+            Case(
+                "pipenv",
+                release,
+                "Pipfile without [[source]] (public index), non-canonical name",
+                lockfiles.pipenv,
+                {"index": None, "dependencies": ["Six"]},
+                "Six",
+            ),  # fmt: skip
+        ]
+    for release in lockfiles.RELEASES["poetry"]:
+        cases.append(Case("poetry", release, "[tool.poetry]", lockfiles.poetry_classic, {}))
+        if not release.startswith("1."):  # Poetry 1.8 does not read [project]
+            cases += [
+                Case("poetry", release, "PEP 621 [project]", lockfiles.poetry, {}),
+                Case(
+                    "poetry",
+                    release,
+                    "PEP 621 [project] and [dependency-groups]",
+                    lockfiles.poetry,
+                    {"groups": '\n[dependency-groups]\ndev = ["s2i-extra"]\n'},
+                ),  # fmt: skip
+            ]
+    cases += [Case("uv", release, "uv.lock", lockfiles.uv_lock, {}) for release in lockfiles.RELEASES["uv"]]
+    return cases
+
+
+def _writers() -> list[Case]:
+    return [
+        Case("uv", lockfiles.RELEASES["uv"][-1], "uv export --format pylock.toml", lockfiles.pylock, {}),
+        *(Case("pip", r, "pip lock", lockfiles.pip_lock, {}) for r in lockfiles.RELEASES["pip"]),
+        *(
+            Case("pdm", r, "pdm export --format pylock", lockfiles.pdm_export, {})
+            for r in lockfiles.RELEASES["pdm"]
+        ),
+    ]
+
+
+@pytest.fixture(scope="session")
+def tools(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Path]:
+    root = tmp_path_factory.mktemp("tools")
+    return lambda name, release: lockfiles.tool(name, release, root)
+
+
+@pytest.fixture(scope="module")
+def shelf(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("shelf")
+    harness.make_wheel(folder, "s2i_shared", "1.0", 'VERSION = "shared-1.0"\n')
+    harness.make_wheel(folder, "s2i_extra", "1.0", "")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def index(shelf: Path) -> Iterator[harness.Index]:
+    with harness.private_index(shelf) as served:
+        yield served
+
+
+def tool_verdict(case: Case, bin_dir: Path, app: Path, index: harness.Index, env: dict[str, str]) -> str:
+    argv, env = {
+        "pipenv": (["pipenv", "verify"], lockfiles.pipenv_env(env)),
+        "poetry": (["poetry", "check", "--lock"], lockfiles.poetry_env(index, env)),
+        "uv": (["uv", "lock", "--locked"], env),
+    }[case.tool]
+    result = subprocess.run(
+        [str(bin_dir / argv[0]), *argv[1:]], cwd=app, env=env, capture_output=True, text=True
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode in (0, 1, 2), output
+    if case.tool == "poetry" and result.returncode:
+        # `poetry check` also fails on warnings about [tool.poetry] in 2.0.0: only the lock's own
+        # message counts ("poetry.lock is not consistent" in 1.8, "changed significantly since
+        # poetry.lock was last generated" in 2.x)
+        return "stale" if "poetry.lock" in output else "current"
+    return "current" if result.returncode == 0 else "stale"
+
+
+def builder_verdict(app: Path, env: dict[str, str], scratch: Path) -> tuple[str, str]:
+    """The builder's verdict, and the hashed requirements it installs from a current lock."""
+    lock = make_plan(app).lock
+    assert lock is not None
+    scratch.mkdir(exist_ok=True)
+    env = {**env, "UV_CACHE_DIR": str(scratch / "uv-cache")}  # as in the image: not the tools' cache
+    try:
+        locked = locks.export(lock, app, str(lockfiles.BIN / "uv"), sys.executable, env, scratch)
+    except StaleLock as exc:
+        assert exc.what == f"{lock.file} is out of date: it no longer matches {lock.checked_against}"
+        assert exc.tip.startswith(f"Run `{lock.fix}` in the project folder")
+        return "stale", ""
+    return "current", locked.requirements.read_text()
+
+
+def make(case: Case, tools: Callable[[str, str], Path], index: harness.Index, tmp_path: Path) -> tuple[
+    Path, Path, dict[str, str]
+]:  # fmt: skip
+    bin_dir = tools(case.tool, case.release)
+    app = lockfiles.copy_app(tmp_path / "app")
+    env = lockfiles.tool_env(index, tmp_path / "home")
+    options = {"index": index, "dependencies": ["s2i-shared"], **case.options}
+    case.make(app, options.pop("index"), options.pop("dependencies"), env, bin_dir, **options)
+    return bin_dir, app, env
+
+
+@pytest.mark.parametrize("case", _cases(), ids=lambda c: c.id)
+def test_the_builder_agrees_with_the_tool_that_wrote_the_lock(
+    case: Case, tools: Callable[[str, str], Path], index: harness.Index, shelf: Path, tmp_path: Path
+) -> None:
+    bin_dir, app, env = make(case, tools, index, tmp_path)
+    assert tool_verdict(case, bin_dir, app, index, env) == "current"
+    verdict, requirements = builder_verdict(app, env, tmp_path / "scratch")
+    assert verdict == "current"
+    if case.stale_name == "Six":  # from the public index: whatever version was newest today
+        assert requirements.startswith("six==")
+    else:
+        digest = hashlib.sha256((shelf / "s2i_shared-1.0-py3-none-any.whl").read_bytes()).hexdigest()
+        assert f"s2i-shared==1.0 \\\n    --hash=sha256:{digest}\n" in requirements
+        assert "s2i-extra" not in requirements  # a custom category or a dev group is not installed
+
+    lockfiles.stale(app, case.stale_name)
+    assert tool_verdict(case, bin_dir, app, index, env) == "stale"
+    assert builder_verdict(app, env, tmp_path / "scratch")[0] == "stale"
+
+
+@pytest.mark.parametrize("case", _writers(), ids=lambda c: c.id)
+def test_every_pylock_writer_is_read(
+    case: Case, tools: Callable[[str, str], Path], index: harness.Index, shelf: Path, tmp_path: Path
+) -> None:
+    _, app, env = make(case, tools, index, tmp_path)
+    assert "s2i-extra" not in (app / "pylock.toml").read_text()
+    verdict, requirements = builder_verdict(app, env, tmp_path / "scratch")
+    digest = hashlib.sha256((shelf / "s2i_shared-1.0-py3-none-any.whl").read_bytes()).hexdigest()
+    assert verdict == "current"
+    assert requirements.startswith("s2i-shared")
+    assert f"--hash=sha256:{digest}\n" in requirements
+
+
+def test_a_pylock_without_file_urls_is_refused_naming_the_fix(
+    tools: Callable[[str, str], Path], index: harness.Index, tmp_path: Path
+) -> None:
+    """PDM 2.24.0 and 2.24.1 leave the wheels' URLs out of pylock.toml, which PEP 751 requires."""
+    case = Case("pdm", lockfiles.PDM_NO_URLS, "pdm export --format pylock", lockfiles.pdm_export, {})
+    _, app, env = make(case, tools, index, tmp_path)
+    with pytest.raises(ConfigError) as caught:
+        builder_verdict(app, env, tmp_path / "scratch")
+    assert caught.value.what.endswith("pylock.toml cannot be installed here: path or url must be provided in "
+                                      "'packages[0].wheels[0]'")  # fmt: skip
+    assert "regenerate pylock.toml with PDM 2.24.2 or later" in caught.value.tip

@@ -43,6 +43,9 @@ _INSTALL = {
 }
 
 
+Maker = Callable[..., None]  # (app, index, dependencies, env, bin_dir, **options): writes a lock in app
+
+
 def tool(name: str, version: str, root: Path) -> Path:
     """The bin folder of a throwaway environment in `root` with `name==version` installed (made once:
     tests pass a session-wide `root`)."""
@@ -62,11 +65,11 @@ def copy_app(target: Path) -> Path:
     return target
 
 
-def tool_env(index: harness.Index, scratch: Path) -> dict[str, str]:
+def tool_env(index: harness.Index | None, scratch: Path) -> dict[str, str]:
     """A clean environment for the host tools: credentials from a netrc, caches in `scratch`."""
     scratch.mkdir(parents=True, exist_ok=True)
     netrc = scratch / "netrc"
-    netrc.write_text(f"machine 127.0.0.1 login {index.user} password {index.token}\n")
+    netrc.write_text(f"machine 127.0.0.1 login {index.user} password {index.token}\n" if index else "")
     keep = ("PATH", "LANG", "SSL_CERT_FILE", "REQUESTS_CA_BUNDLE")
     env = {k: v for k, v in os.environ.items() if k in keep}
     if Path(CA_BUNDLE).is_file():  # the public index, for a Pipfile without [[source]]

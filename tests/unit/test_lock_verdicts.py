@@ -15,6 +15,7 @@ import hashlib
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,15 +26,13 @@ from builders.errors import ConfigError, StaleLock
 from builders.plan import plan as make_plan
 from tests import harness, lockfiles
 
-Maker = Callable[..., None]
-
 
 @dataclass(frozen=True)
 class Case:
     tool: str
     release: str
     form: str
-    make: Maker
+    make: lockfiles.Maker
     options: dict[str, object]
     stale_name: str = "s2i-shared"  # the requirement made stale, as the project file spells it
 
@@ -42,41 +41,24 @@ class Case:
         return f"{self.tool}-{self.release}-{self.form}"
 
 
+PIPFILE_SOURCE = "Pipfile with [[source]], non-canonical names, custom category"
+PIPFILE_PUBLIC = "Pipfile without [[source]] (public index), non-canonical name"
+GROUPS = '\n[dependency-groups]\ndev = ["s2i-extra"]\n'
+
+
 def _cases() -> list[Case]:
-    first, last = lockfiles.RELEASES["pipenv"]
     cases = []
-    for release in (first, last):
-        cases += [
-            Case(
-                "pipenv",
-                release,
-                "Pipfile with [[source]], non-canonical names, custom category",
-                lockfiles.pipenv,
-                {"dependencies": ["S2I_Shared"], "categories": {"tests": ["s2i_extra"]}},
-                "S2I_Shared",
-            ),  # fmt: skip
-            Case(
-                "pipenv",
-                release,
-                "Pipfile without [[source]] (public index), non-canonical name",
-                lockfiles.pipenv,
-                {"index": None, "dependencies": ["Six"]},
-                "Six",
-            ),  # fmt: skip
-        ]
+    for release in lockfiles.RELEASES["pipenv"]:
+        custom = {"dependencies": ["S2I_Shared"], "categories": {"tests": ["s2i_extra"]}}
+        cases.append(Case("pipenv", release, PIPFILE_SOURCE, lockfiles.pipenv, custom, "S2I_Shared"))
+        public = {"index": None, "dependencies": ["Six"]}
+        cases.append(Case("pipenv", release, PIPFILE_PUBLIC, lockfiles.pipenv, public, "Six"))
     for release in lockfiles.RELEASES["poetry"]:
         cases.append(Case("poetry", release, "[tool.poetry]", lockfiles.poetry_classic, {}))
         if not release.startswith("1."):  # Poetry 1.8 does not read [project]
-            cases += [
-                Case("poetry", release, "PEP 621 [project]", lockfiles.poetry, {}),
-                Case(
-                    "poetry",
-                    release,
-                    "PEP 621 [project] and [dependency-groups]",
-                    lockfiles.poetry,
-                    {"groups": '\n[dependency-groups]\ndev = ["s2i-extra"]\n'},
-                ),  # fmt: skip
-            ]
+            cases.append(Case("poetry", release, "PEP 621 [project]", lockfiles.poetry, {}))
+            form = "PEP 621 [project] and [dependency-groups]"
+            cases.append(Case("poetry", release, form, lockfiles.poetry, {"groups": GROUPS}))
     cases += [Case("uv", release, "uv.lock", lockfiles.uv_lock, {}) for release in lockfiles.RELEASES["uv"]]
     return cases
 
@@ -92,17 +74,14 @@ def _writers() -> list[Case]:
     ]
 
 
-@pytest.fixture(scope="session")
-def tools(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Path]:
-    root = tmp_path_factory.mktemp("tools")
-    return lambda name, release: lockfiles.tool(name, release, root)
-
-
 @pytest.fixture(scope="module")
 def shelf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("shelf")
-    harness.make_wheel(folder, "s2i_shared", "1.0", 'VERSION = "shared-1.0"\n')
-    harness.make_wheel(folder, "s2i_extra", "1.0", "")
+    # s2i-shared brings s2i-base along everywhere and s2i-win on Windows only
+    requires = ["s2i-base", "s2i-win ; sys_platform == 'win32'"]
+    harness.make_wheel(folder, "s2i_shared", "1.0", 'VERSION = "shared-1.0"\n', requires)
+    for name in ("s2i_base", "s2i_win", "s2i_extra"):
+        harness.make_wheel(folder, name, "1.0", "")
     return folder
 
 
@@ -146,22 +125,40 @@ def builder_verdict(app: Path, env: dict[str, str], scratch: Path) -> tuple[str,
     return "current", locked.requirements.read_text()
 
 
-def make(case: Case, tools: Callable[[str, str], Path], index: harness.Index, tmp_path: Path) -> tuple[
-    Path, Path, dict[str, str]
-]:  # fmt: skip
+Made = tuple[Path, Path, dict[str, str]]  # the tool's bin folder, the project, the tools' environment
+
+
+def make(case: Case, tools: Callable[[str, str], Path], index: harness.Index, folder: Path) -> Made:
     bin_dir = tools(case.tool, case.release)
-    app = lockfiles.copy_app(tmp_path / "app")
-    env = lockfiles.tool_env(index, tmp_path / "home")
+    app = lockfiles.copy_app(folder / "app")
+    env = lockfiles.tool_env(index, folder / "home")
     options = {"index": index, "dependencies": ["s2i-shared"], **case.options}
     case.make(app, options.pop("index"), options.pop("dependencies"), env, bin_dir, **options)
     return bin_dir, app, env
 
 
+NO_URLS = Case("pdm", lockfiles.PDM_NO_URLS, "pdm export --format pylock", lockfiles.pdm_export, {})
+
+
+@pytest.fixture(scope="module")
+def made(
+    tools: Callable[[str, str], Path], index: harness.Index, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Future[Made]]:
+    """Every lock of this module, four made at a time: the tools mostly wait for the index and for
+    the virtualenvs they create. Each test waits for its own (a failure is raised there)."""
+    cases = [*_cases(), *_writers(), NO_URLS]
+    for case in cases:  # installed one at a time, each once
+        tools(case.tool, case.release)
+    root = tmp_path_factory.mktemp("locks")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return {case.id: pool.submit(make, case, tools, index, root / str(n)) for n, case in enumerate(cases)}
+
+
 @pytest.mark.parametrize("case", _cases(), ids=lambda c: c.id)
 def test_the_builder_agrees_with_the_tool_that_wrote_the_lock(
-    case: Case, tools: Callable[[str, str], Path], index: harness.Index, shelf: Path, tmp_path: Path
+    case: Case, made: dict[str, Future[Made]], index: harness.Index, shelf: Path, tmp_path: Path
 ) -> None:
-    bin_dir, app, env = make(case, tools, index, tmp_path)
+    bin_dir, app, env = made[case.id].result()
     assert tool_verdict(case, bin_dir, app, index, env) == "current"
     verdict, requirements = builder_verdict(app, env, tmp_path / "scratch")
     assert verdict == "current"
@@ -170,6 +167,9 @@ def test_the_builder_agrees_with_the_tool_that_wrote_the_lock(
     else:
         digest = hashlib.sha256((shelf / "s2i_shared-1.0-py3-none-any.whl").read_bytes()).hexdigest()
         assert f"s2i-shared==1.0 \\\n    --hash=sha256:{digest}\n" in requirements
+        assert "\ns2i-base==1.0 " in f"\n{requirements}"
+        # s2i-win is left out, or kept with its marker for the installer to skip
+        assert all("win32" in r for r in requirements.splitlines() if r.startswith("s2i-win")), requirements
         assert "s2i-extra" not in requirements  # a custom category or a dev group is not installed
 
     lockfiles.stale(app, case.stale_name)
@@ -179,23 +179,24 @@ def test_the_builder_agrees_with_the_tool_that_wrote_the_lock(
 
 @pytest.mark.parametrize("case", _writers(), ids=lambda c: c.id)
 def test_every_pylock_writer_is_read(
-    case: Case, tools: Callable[[str, str], Path], index: harness.Index, shelf: Path, tmp_path: Path
+    case: Case, made: dict[str, Future[Made]], shelf: Path, tmp_path: Path
 ) -> None:
-    _, app, env = make(case, tools, index, tmp_path)
+    _, app, env = made[case.id].result()
     assert "s2i-extra" not in (app / "pylock.toml").read_text()
     verdict, requirements = builder_verdict(app, env, tmp_path / "scratch")
     digest = hashlib.sha256((shelf / "s2i_shared-1.0-py3-none-any.whl").read_bytes()).hexdigest()
     assert verdict == "current"
-    assert requirements.startswith("s2i-shared")
-    assert f"--hash=sha256:{digest}\n" in requirements
+    shared = next(r for r in requirements.split("\n") if r.startswith("s2i-shared"))
+    assert shared.startswith(("s2i-shared==1.0 ", "s2i-shared @ http://127.0.0.1:")), shared
+    assert f"--hash=sha256:{digest}\n" in requirements and "\ns2i-base" in f"\n{requirements}"
+    assert all("win32" in r for r in requirements.splitlines() if r.startswith("s2i-win")), requirements
 
 
 def test_a_pylock_without_file_urls_is_refused_naming_the_fix(
-    tools: Callable[[str, str], Path], index: harness.Index, tmp_path: Path
+    made: dict[str, Future[Made]], tmp_path: Path
 ) -> None:
     """PDM 2.24.0 and 2.24.1 leave the wheels' URLs out of pylock.toml, which PEP 751 requires."""
-    case = Case("pdm", lockfiles.PDM_NO_URLS, "pdm export --format pylock", lockfiles.pdm_export, {})
-    _, app, env = make(case, tools, index, tmp_path)
+    _, app, env = made[NO_URLS.id].result()
     with pytest.raises(ConfigError) as caught:
         builder_verdict(app, env, tmp_path / "scratch")
     assert caught.value.what.endswith("pylock.toml cannot be installed here: path or url must be provided in "

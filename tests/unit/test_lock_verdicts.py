@@ -77,10 +77,10 @@ def _writers() -> list[Case]:
 @pytest.fixture(scope="module")
 def shelf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("shelf")
-    # s2i-shared brings s2i-base along everywhere and s2i-win on Windows only
-    requires = ["s2i-base", "s2i-win ; sys_platform == 'win32'"]
+    # s2i-shared brings s2i-base along everywhere, s2i-win on Windows only, s2i-opt with an extra
+    requires = ["s2i-base", "s2i-win ; sys_platform == 'win32'", "s2i-opt ; extra == 'more'"]
     harness.make_wheel(folder, "s2i_shared", "1.0", 'VERSION = "shared-1.0"\n', requires)
-    for name in ("s2i_base", "s2i_win", "s2i_extra"):
+    for name in ("s2i_base", "s2i_win", "s2i_opt", "s2i_extra"):
         harness.make_wheel(folder, name, "1.0", "")
     return folder
 
@@ -171,6 +171,7 @@ def test_the_builder_agrees_with_the_tool_that_wrote_the_lock(
         # s2i-win is left out, or kept with its marker for the installer to skip
         assert all("win32" in r for r in requirements.splitlines() if r.startswith("s2i-win")), requirements
         assert "s2i-extra" not in requirements  # a custom category or a dev group is not installed
+        assert "s2i-opt" not in requirements  # nobody asked for the extra
 
     lockfiles.stale(app, case.stale_name)
     assert tool_verdict(case, bin_dir, app, index, env) == "stale"

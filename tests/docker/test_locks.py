@@ -293,15 +293,19 @@ def test_lock_index_credentials_from_an_injected_pip_conf(
     [
         ("poetry", "1.8.5", lockfiles.poetry_classic, ["s2i-shared"]),  # lock-version 2.0, Poetry 1.8's hash
         ("pipenv", "2026.10.3", lockfiles.pipenv, ["S2I_Shared"]),  # pipenv 2026.4's canonical names
+        ("pip", "26.3", lockfiles.pip_lock, ["s2i-shared"]),  # pylock.toml by `pip lock`
+        ("pdm", "2.29.4", lockfiles.pdm_export, ["s2i-shared"]),  # pylock.toml by PDM: file URLs, no index
     ],
+    ids=["poetry-1.8.5", "pipenv-2026.10.3-canonical-names", "pip-26.3-pylock", "pdm-2.29.4-pylock"],
 )
 def test_lock_of_another_release_installs_exactly_the_locked_version(
     python3_builder: str, tool: str, release: str, make: lockfiles.Maker, dependencies: list[str],
     tools: Callable[[str, str], Path], tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
     images: list[str],
 ) -> None:  # fmt: skip
-    """Locks whose hash rule or format differs from the dev environment's release: each is current
-    for the release that wrote it, so the image installs and serves exactly the locked version."""
+    """Locks whose hash rule or format differs from the dev environment's release, and pylock.toml
+    from the other writers: each is current for the release that wrote it, so the image installs and
+    serves exactly the locked version."""
     app = lockfiles.copy_app(tmp_path / f"{tool}-{release}")
     make(app, index, dependencies, lockfiles.tool_env(index, tmp_path / "tool-home"), tools(tool, release))
     harness.make_wheel(shelf, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')

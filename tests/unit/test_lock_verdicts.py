@@ -3,10 +3,10 @@
 Each lock is made at test time by the oldest and the newest release of each tool's window
 (lockfiles.RELEASES), each installed once per session into a throwaway environment, against the
 local test index (a Pipfile without [[source]]: the public index, as pipenv would). Then the writing
-release itself judges the lock (`pipenv verify`, `poetry check --lock`, `uv lock --locked`, the
-spelling of `uv lock --check` that uv 0.5 knows) and so does the builder (builders.locks.export, the
-code the image runs); both verdicts must agree, for the lock as made and again after a change to the
-project file makes it stale. pylock.toml records no inputs: every writer's file must simply be read.
+release itself judges the lock (`pipenv verify`, `poetry check --lock`, `uv lock --check`, which uv
+0.5 spells `--locked`) and so does the builder (builders.locks.export, the code the image runs); both
+verdicts must agree, for the lock as made and again after a change to the project file makes it
+stale. pylock.toml records no inputs: every writer's file must simply be read.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ def tool_verdict(case: Case, bin_dir: Path, app: Path, index: harness.Index, env
     argv, env = {
         "pipenv": (["pipenv", "verify"], lockfiles.pipenv_env(env)),
         "poetry": (["poetry", "check", "--lock"], lockfiles.poetry_env(index, env)),
-        "uv": (["uv", "lock", "--locked"], env),
+        "uv": (["uv", "lock", _uv_check(bin_dir)], env),
     }[case.tool]
     result = subprocess.run(
         [str(bin_dir / argv[0]), *argv[1:]], cwd=app, env=env, capture_output=True, text=True
@@ -108,6 +108,12 @@ def tool_verdict(case: Case, bin_dir: Path, app: Path, index: harness.Index, env
         # poetry.lock was last generated" in 2.x)
         return "stale" if "poetry.lock" in output else "current"
     return "current" if result.returncode == 0 else "stale"
+
+
+def _uv_check(bin_dir: Path) -> str:
+    """`uv lock --check` where the release has it; uv 0.5 spells it `--locked`."""
+    help_text = subprocess.run([str(bin_dir / "uv"), "lock", "--help"], capture_output=True, text=True).stdout
+    return "--check" if "--check " in help_text else "--locked"
 
 
 def builder_verdict(app: Path, env: dict[str, str], scratch: Path) -> tuple[str, str]:

@@ -92,11 +92,12 @@ def index(shelf: Path) -> Iterator[harness.Index]:
 
 
 def tool_verdict(case: Case, bin_dir: Path, app: Path, index: harness.Index, env: dict[str, str]) -> str:
-    argv, env = {
-        "pipenv": (["pipenv", "verify"], lockfiles.pipenv_env(env)),
-        "poetry": (["poetry", "check", "--lock"], lockfiles.poetry_env(index, env)),
-        "uv": (["uv", "lock", _uv_check(bin_dir)], env),
-    }[case.tool]
+    if case.tool == "pipenv":
+        argv, env = ["pipenv", "verify"], lockfiles.pipenv_env(env)
+    elif case.tool == "poetry":
+        argv, env = ["poetry", "check", "--lock"], lockfiles.poetry_env(index, env)
+    else:
+        argv = ["uv", "lock", _uv_check(bin_dir)]
     result = subprocess.run(
         [str(bin_dir / argv[0]), *argv[1:]], cwd=app, env=env, capture_output=True, text=True
     )
@@ -148,11 +149,19 @@ NO_URLS = Case("pdm", lockfiles.PDM_NO_URLS, "pdm export --format pylock", lockf
 
 @pytest.fixture(scope="module")
 def made(
-    tools: Callable[[str, str], Path], index: harness.Index, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Future[Made]]:
-    """Every lock of this module, four made at a time: the tools mostly wait for the index and for
-    the virtualenvs they create. Each test waits for its own (a failure is raised there)."""
-    cases = [*_cases(), *_writers(), NO_URLS]
+    request: pytest.FixtureRequest, tools: Callable[[str, str], Path], index: harness.Index,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Future[Made]]:  # fmt: skip
+    """The locks of the tests selected in this session, four made at a time: the tools mostly wait
+    for the index and for the virtualenvs they create. Each test waits for its own (a failure is
+    raised there)."""
+    selected = {item.name for item in request.session.items}
+    cases = [
+        case
+        for case in [*_cases(), *_writers(), NO_URLS]
+        if any(name.endswith(f"[{case.id}]") for name in selected)
+        or (case is NO_URLS and "test_a_pylock_without_file_urls_is_refused_naming_the_fix" in selected)
+    ]
     for case in cases:  # installed one at a time, each once
         tools(case.tool, case.release)
     root = tmp_path_factory.mktemp("locks")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 
 from packaging.markers import InvalidMarker, Marker, UndefinedEnvironmentName
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
@@ -142,7 +144,7 @@ def _constraints(table: Mapping[str, Any]) -> Iterator[tuple[str, set[str]]]:
         entries = value if isinstance(value, list) else [value]
         for entry in entries:
             if isinstance(entry, dict):
-                if entry.get("optional") or not _applies(entry.get("markers")):
+                if entry.get("optional") or not _applies(entry.get("markers")) or not _for_python(entry):
                     continue
                 yield name, set(entry.get("extras", []))
                 break
@@ -180,6 +182,15 @@ def _requirement(text: str) -> Requirement | None:
         return Requirement(text)
     except InvalidRequirement:
         return None
+
+
+def _for_python(entry: Mapping[str, Any]) -> bool:
+    """A `python = "<3.8"` restriction in [tool.poetry.dependencies]; Poetry's own operators (^, ~,
+    ||) that packaging cannot read keep the entry, as the installer would then decide."""
+    try:
+        return SpecifierSet(str(entry.get("python", ""))).contains(platform.python_version())
+    except InvalidSpecifier:
+        return True
 
 
 def _applies(markers: object) -> bool:

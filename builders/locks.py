@@ -2,13 +2,15 @@
 
 Every format becomes the same install input before anything is downloaded: a requirements file with
 `name==version --hash=...` on every line, plus the index URLs the lock names. Each installer (uv or
-pip) then installs that file in hash-checking mode, beside the wrapper's environment.
+pip) then installs that file in hash-checking mode, beside the wrapper's environment. A lock is
+current when the tool that wrote it says so, by that tool's own rule; each format has its module
+(builders/lockformats/), and this one keeps the precedence between them and the dispatch:
 
-    uv.lock       `uv export --locked`: uv's own freshness check against pyproject.toml, run offline
-                  first (a stale lock fails before any package is downloaded), then uv's own export
-    pylock.toml   PEP 751, read with packaging.pylock, which selects the packages for this Python
-    poetry.lock   checked against pyproject.toml (poetry's content-hash), read as TOML
-    Pipfile.lock  checked against the Pipfile (pipenv's _meta.hash), read as JSON
+    uv.lock       lockformats/uv.py: `uv export --locked`, uv's own check against pyproject.toml,
+                  run offline first (a stale lock fails before any package is downloaded)
+    pylock.toml   lockformats/pylock.py: PEP 751, read with packaging.pylock (no inputs recorded)
+    poetry.lock   lockformats/poetry.py: Poetry's content-hash, by the release that wrote the lock
+    Pipfile.lock  lockformats/pipenv.py: pipenv's _meta.hash, with plette (pipenv's Pipfile library)
 
 Why an export and not `uv sync`: sync makes the environment exactly the lock, so it would remove the
 wrapper (seldon-core is in no user's lock), and it knows nothing of the wrapper's pins. An export
@@ -22,19 +24,15 @@ a lock beside environment.yml, or a Pipfile without its Pipfile.lock stop the bu
 
 from __future__ import annotations
 
-import hashlib
-import json
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from packaging.utils import canonicalize_name
-
-from builders import credentials, proc
+from builders import credentials
 from builders import deps as depfiles
-from builders.errors import CommandError, ConfigError, StaleLock
+from builders.errors import ConfigError
+from builders.lockformats import pipenv, poetry, pylock, read_toml
+from builders.lockformats import uv as uv_lock
 
 # Every file of the lock formats, for plan()'s "found" line and the incremental fingerprint.
 FILES = ("uv.lock", "poetry.lock", "Pipfile", "Pipfile.lock", "pylock.toml")
@@ -118,7 +116,7 @@ def _project_not_installed(source: Path, lock: Lock, project: str | None) -> str
     """Whether the project itself is installed follows the project's own settings."""
     if project != "pyproject.toml":
         return None
-    data = _toml(source / "pyproject.toml")
+    data = read_toml(source / "pyproject.toml")
     tool = data.get("tool", {})
     if lock.file == "uv.lock":
         package = tool.get("uv", {}).get("package")
@@ -145,216 +143,20 @@ class Locked:
 
 
 def export(lock: Lock, source: Path, uv: str, python: str, env: Mapping[str, str], scratch: Path) -> Locked:
-    """Check `lock` against its project file and write its default dependencies as hashed
-    requirements. Nothing is downloaded: every check is offline (see _uv_export for the one
-    exception)."""
+    """Check `lock` against its project file by the writing tool's rule and write its default
+    dependencies as hashed requirements, with the format's own module. Nothing is downloaded: every
+    check is offline (see builders/lockformats/uv.py for the one exception)."""
     output = scratch / f"{lock.file}.requirements.txt"
     if lock.file == "uv.lock":
-        _uv_export(lock, source, uv_export(uv, python, source, output), env)
-        text = output.read_text(encoding="utf-8")
-        indexes = _uv_indexes(_toml(source / "uv.lock"))
+        text, indexes = uv_lock.export(source, uv, python, env, output)
     elif lock.file == "pylock.toml":
-        text, indexes = pylock_requirements(source / "pylock.toml")
+        text, indexes = pylock.requirements(source / "pylock.toml")
     elif lock.file == "poetry.lock":
-        text, indexes = poetry_requirements(source)
+        text, indexes = poetry.requirements(source)
     else:
-        text, indexes = pipfile_requirements(source)
+        text, indexes = pipenv.requirements(source)
     output.write_text(text, encoding="utf-8")
     return Locked(output, depfiles.locked_versions(text), indexes)
-
-
-def _uv_export(lock: Lock, source: Path, argv: list[str], env: Mapping[str, str]) -> None:
-    """Offline first: a current lock satisfies pyproject.toml without the network. When uv has to
-    resolve again (it fails offline wanting the index), the lock is stale; only a project whose
-    dependencies are dynamic (computed by its build backend) is given a second, online try."""
-    stale = StaleLock(lock.file, lock.checked_against or "", lock.fix, "")
-    try:
-        proc.run([*argv, "--offline"], env=env, cwd=source, quiet=True)
-        return
-    except CommandError as exc:
-        if "needs to be updated" in exc.output_tail:
-            raise stale from None
-        dynamic = "dependencies" in _toml(source / "pyproject.toml").get("project", {}).get("dynamic", [])
-        if "network was disabled" in exc.output_tail and not dynamic:
-            raise stale from None
-    try:
-        proc.run(argv, env=env, cwd=source, quiet=True)
-    except CommandError as exc:
-        if "needs to be updated" in exc.output_tail:
-            raise stale from None
-        raise
-
-
-def uv_export(uv: str, python: str, project: Path, output: Path) -> list[str]:
-    """`uv export` of the default dependencies (no dependency groups, no extras), hashes included.
-
-    `--locked` fails when uv.lock no longer satisfies pyproject.toml. The project itself is left out
-    of the export: when it is a package it is installed after its dependencies, the usual way.
-    """
-    return [uv, "export", "--locked", "--format", "requirements.txt", "--no-default-groups",
-            "--no-emit-project", "--no-header", "--no-annotate", "--python", python,
-            "--project", str(project), "--output-file", str(output), "--quiet"]  # fmt: skip
-
-
-def _uv_indexes(data: Mapping[str, Any]) -> tuple[str, ...]:
-    urls: list[str] = []
-    for package in data.get("package", []):
-        registry = package.get("source", {}).get("registry")
-        if isinstance(registry, str) and "://" in registry and registry not in urls:
-            urls.append(registry)
-    return tuple(urls)
-
-
-def pylock_requirements(path: Path) -> tuple[str, tuple[str, ...]]:
-    """PEP 751: packaging selects the packages (markers, wheel tags) for this interpreter (the tools
-    environment's Python is the application's: the same /usr/bin/python3). The project itself, a
-    directory entry at ".", is left to the project step, as for the other formats."""
-    from packaging.pylock import (
-        PackageArchive,
-        PackageDirectory,
-        PackageSdist,
-        PackageWheel,
-        Pylock,
-        PylockSelectError,
-        PylockValidationError,
-    )
-
-    try:
-        pylock = Pylock.from_dict(_toml(path))
-        selected = list(pylock.select())
-    except (PylockValidationError, PylockSelectError) as exc:
-        raise ConfigError(
-            f"{path} cannot be installed here: {exc}",
-            "Regenerate pylock.toml for Python 3.11 on Linux x86_64 (for example `uv export "
-            "--format pylock.toml`), or fix the entry named.",
-        ) from None
-    lines, indexes = [], []
-    for package, chosen in selected:
-        if isinstance(chosen, PackageDirectory) and Path(chosen.path) == Path("."):
-            continue
-        hashes = sorted({h for archive in _archives(package) for h in _sha256(archive)})
-        name = canonicalize_name(package.name)
-        if package.index and package.version is not None:
-            lines.append(_line(f"{name}=={package.version}", hashes))
-            if package.index not in indexes:
-                indexes.append(package.index)
-        elif isinstance(chosen, PackageWheel | PackageSdist | PackageArchive) and chosen.url:
-            lines.append(_line(f"{name} @ {chosen.url}", _sha256(chosen)))
-        else:
-            raise ConfigError(
-                f"{path}: package {package.name} comes from a directory, a VCS checkout or a file "
-                "without a URL, which cannot be installed hash-checked",
-                "Lock it from an index (or a wheel URL with a hash), or inject the wheel at /whl "
-                "and use requirements.txt.",
-            )
-    return "".join(lines), tuple(indexes)
-
-
-def _archives(package: Any) -> list[Any]:
-    return [*(package.wheels or ()), *([package.sdist] if package.sdist else [])]
-
-
-def _sha256(archive: Any) -> list[str]:
-    value = (getattr(archive, "hashes", None) or {}).get("sha256")
-    return [value] if value else []
-
-
-def _line(requirement: str, hashes: Sequence[str]) -> str:
-    return requirement + "".join(f" \\\n    --hash=sha256:{h}" for h in hashes) + "\n"
-
-
-# Poetry and pipenv are not installed into the image, and micropipenv (which reads both formats for
-# sclorg's builder) imports pip at import time, which the tools environment leaves out by design. The
-# two formats are plain TOML and JSON with documented hash rules, checked here against locks the real
-# poetry 2.5 and pipenv write (tests/lockfiles.py).
-
-
-def poetry_content_hash(pyproject: Mapping[str, Any]) -> str:
-    """Poetry's content-hash of pyproject.toml (poetry/packages/locker.py, as micropipenv computes
-    it): the [project] dependency keys when there are any (Poetry 2), else the [tool.poetry] ones."""
-    project = pyproject.get("project", {})
-    poetry = pyproject.get("tool", {}).get("poetry", {})
-    legacy = ("dependencies", "source", "extras", "dev-dependencies")
-    relevant_project = {
-        k: project[k] for k in ("requires-python", "dependencies", "optional-dependencies") if project.get(k)
-    }
-    relevant_poetry = {
-        key: poetry.get(key)
-        for key in (*legacy, "group")
-        if poetry.get(key) or (key in legacy and not relevant_project)
-    }
-    content: dict[str, Any] = relevant_poetry
-    if relevant_project:
-        content = {"project": relevant_project, "tool": {"poetry": relevant_poetry}}
-    return _sha(content)
-
-
-def poetry_requirements(source: Path) -> tuple[str, tuple[str, ...]]:
-    """The main group of a Poetry 2 lock (lock-version 2.1 records each package's groups)."""
-    lock, path = _toml(source / "poetry.lock"), source / "poetry.lock"
-    metadata = lock.get("metadata", {})
-    if metadata.get("content-hash") != poetry_content_hash(_toml(source / "pyproject.toml")):
-        raise StaleLock("poetry.lock", "pyproject.toml", "poetry lock")
-    if not str(metadata.get("lock-version", "")).startswith("2.") or metadata["lock-version"] == "2.0":
-        raise ConfigError(
-            f"{path} has lock-version {metadata.get('lock-version')!r}: the builder reads Poetry 2 "
-            "locks (lock-version 2.1), which record the group of every package",
-            "Run `poetry lock` with Poetry 2 and commit the new poetry.lock.",
-        )
-    lines, indexes = [], []
-    for package in lock.get("package", []):
-        if "main" not in package.get("groups", []):
-            continue
-        name, version = canonicalize_name(package["name"]), package["version"]
-        markers = package.get("markers")
-        marker = markers.get("main") if isinstance(markers, dict) else markers
-        hashes = [f["hash"].removeprefix("sha256:") for f in package.get("files", [])]
-        kind = package.get("source", {}).get("type")
-        if kind not in (None, "legacy") or not hashes:
-            raise ConfigError(
-                f"{path}: package {name} comes from a {kind or 'source without file hashes'}, which "
-                "cannot be installed hash-checked",
-                "Publish it to an index named in [[tool.poetry.source]] and run `poetry lock`.",
-            )
-        if kind == "legacy" and package["source"]["url"] not in indexes:
-            indexes.append(package["source"]["url"])
-        lines.append(_line(f"{name}=={version}" + (f" ; {marker}" if marker else ""), hashes))
-    return "".join(lines), tuple(indexes)
-
-
-def pipfile_hash(pipfile: Mapping[str, Any]) -> str:
-    """Pipenv's _meta.hash of a Pipfile (pipenv/project.py, as micropipenv computes it)."""
-    data = {
-        "_meta": {"requires": pipfile.get("requires", {}), "sources": pipfile.get("source", [])},
-        "default": pipfile.get("packages", {}),
-        "develop": pipfile.get("dev-packages", {}),
-    }
-    return hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-def pipfile_requirements(source: Path) -> tuple[str, tuple[str, ...]]:
-    """The `default` section of Pipfile.lock (the `develop` one is for development)."""
-    lock, path = _json(source / "Pipfile.lock"), source / "Pipfile.lock"
-    meta = lock.get("_meta", {})
-    if meta.get("hash", {}).get("sha256") != pipfile_hash(_toml(source / "Pipfile")):
-        raise StaleLock("Pipfile.lock", "Pipfile", "pipenv lock")
-    sources = {s.get("name"): s.get("url") for s in meta.get("sources", [])}
-    lines, indexes = [], []
-    for name, entry in lock.get("default", {}).items():
-        version, hashes = entry.get("version", ""), entry.get("hashes", [])
-        if not version.startswith("==") or not hashes:
-            raise ConfigError(
-                f"{path}: package {name} has no pinned version with hashes (a path, VCS or editable "
-                "entry), which cannot be installed hash-checked",
-                "Publish it to an index named in the Pipfile's [[source]] and run `pipenv lock`.",
-            )
-        url = sources.get(entry.get("index")) or next(iter(sources.values()), None)
-        if url and url not in indexes:
-            indexes.append(url)
-        marker = entry.get("markers")
-        requirement = f"{canonicalize_name(name)}{version}" + (f" ; {marker}" if marker else "")
-        lines.append(_line(requirement, [h.removeprefix("sha256:") for h in hashes]))
-    return "".join(lines), tuple(indexes)
 
 
 # --- indexes --------------------------------------------------------------------------------------
@@ -382,27 +184,3 @@ def _bare(url: str) -> str:
         return credentials.IndexUrl.parse(url).public().rstrip("/")
     except ValueError:
         return url.rstrip("/")
-
-
-# --- small helpers -----------------------------------------------------------------------------------------
-
-
-def _toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{path} is not valid TOML: {exc}", "Fix the file (the message names the line)."
-        ) from None
-
-
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}", "Run `pipenv lock` to rewrite it.") from None
-    return data if isinstance(data, dict) else {}
-
-
-def _sha(data: object) -> str:
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()

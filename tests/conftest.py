@@ -22,6 +22,16 @@ def _no_pip_config(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="session")
+def tools(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Path]:
+    """tools(name, release): the bin folder of a throwaway environment with that release of a lock
+    writer (tests/lockfiles.py), installed once per session."""
+    from tests import lockfiles
+
+    root = tmp_path_factory.mktemp("tools")
+    return lambda name, release: lockfiles.tool(name, release, root)
+
+
+@pytest.fixture(scope="session")
 def docker_engine() -> None:
     problem = harness.docker_available()
     if problem is None:

@@ -7,7 +7,7 @@ the wrapper's pins must fail naming both sides. Every image carries its SBOM.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -287,3 +287,54 @@ def test_lock_index_credentials_from_an_injected_pip_conf(
     assert "--index-url http://builder:****@127.0.0.1" in result.log
     assert "+ s2i-shared==1.0" in result.log and index.token not in result.log
     assert index.token.encode() not in harness.docker("save", images[0]).stdout
+
+
+@pytest.mark.parametrize(
+    ("tool", "release", "make", "dependencies"),
+    [
+        ("poetry", "1.8.5", lockfiles.poetry_classic, ["s2i-shared"]),  # lock-version 2.0, Poetry 1.8's hash
+        ("pipenv", "2026.10.3", lockfiles.pipenv, ["S2I_Shared"]),  # pipenv 2026.4's canonical names
+        ("pip", "26.3", lockfiles.pip_lock, ["s2i-shared"]),  # pylock.toml by `pip lock`
+        ("pdm", "2.29.4", lockfiles.pdm_export, ["s2i-shared"]),  # pylock.toml by PDM: file URLs, no index
+    ],
+    ids=["poetry-1.8.5", "pipenv-2026.10.3-canonical-names", "pip-26.3-pylock", "pdm-2.29.4-pylock"],
+)
+def test_lock_of_another_release_installs_exactly_the_locked_version(
+    python3_builder: str, tool: str, release: str, make: lockfiles.Maker, dependencies: list[str],
+    tools: Callable[[str, str], Path], tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,
+    images: list[str],
+) -> None:  # fmt: skip
+    """Locks whose hash rule or format differs from the dev environment's release, and pylock.toml
+    from the other writers: each is current for the release that wrote it, so the image installs and
+    serves exactly the locked version."""
+    app = lockfiles.copy_app(tmp_path / f"{tool}-{release}")
+    make(app, index, dependencies, lockfiles.tool_env(index, tmp_path / "tool-home"), tools(tool, release))
+    harness.make_wheel(shelf, "s2i_shared", "2.0", 'VERSION = "shared-2.0"\n')
+    result = build(app, images, secrets)
+    assert result.returncode == 0, result.log
+    assert "+ s2i-shared==1.0" in result.log
+    with harness.serve(images[0]) as server:
+        reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1]]}}).json()
+        assert reply["data"]["ndarray"] == [["shared-1.0"]]
+
+
+def test_pipfile_without_a_source_installs_its_lock_from_the_public_index(
+    python3_builder: str, tmp_path: Path, images: list[str]
+) -> None:  # fmt: skip
+    """A Pipfile written by hand names no [[source]]: pipenv locks against its default, the public
+    index, and hashes the Pipfile with that source filled in. The lock (made now, never committed)
+    pins an older six than the newest, under a name spelled as the user wrote it."""
+    app = lockfiles.copy_app(tmp_path / "pipfile-no-source")
+    (app / "MyModel.py").write_text(
+        "import six\n\n\nclass MyModel:\n    def predict(self, X, features_names=None):\n"
+        "        return [[six.__version__]]\n"
+    )
+    lockfiles.pipenv(app, None, ["Six==1.16.0"], lockfiles.tool_env(None, tmp_path / "tool-home"))
+    locked = json.loads((app / "Pipfile.lock").read_text())
+    assert "source" not in (app / "Pipfile").read_text() and locked["default"]["six"]["version"] == "==1.16.0"
+    result = build(app, images, tmp_path, inject=[])
+    assert result.returncode == 0, result.log
+    assert "Pipfile.lock is current: 1 packages locked" in result.log and "+ six==1.16.0" in result.log
+    with harness.serve(images[0]) as server:
+        reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1]]}}).json()
+        assert reply["data"]["ndarray"] == [["1.16.0"]]

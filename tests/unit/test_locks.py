@@ -15,6 +15,8 @@ from builders import incremental, locks, sbom
 from builders.config import BuildConfig
 from builders.errors import ConfigError, StaleLock
 from builders.layout import Layout
+from builders.lockformats import pipenv, poetry, pylock
+from builders.lockformats import uv as uv_lock
 from builders.plan import plan as make_plan
 
 PYPROJECT = '[project]\nname = "app"\nversion = "0.1"\ndependencies = ["six"]\n'
@@ -77,7 +79,7 @@ def test_whether_the_project_is_installed_follows_its_own_settings(
 
 
 def test_uv_export_command_line() -> None:
-    assert locks.uv_export("uv", "/opt/app-root/bin/python", Path("/src"), Path("/tmp/out.txt")) == [
+    assert uv_lock.command("uv", "/opt/app-root/bin/python", Path("/src"), Path("/tmp/out.txt")) == [
         "uv", "export", "--locked", "--format", "requirements.txt", "--no-default-groups",
         "--no-emit-project", "--no-header", "--no-annotate", "--python", "/opt/app-root/bin/python",
         "--project", "/src", "--output-file", "/tmp/out.txt", "--quiet",
@@ -109,7 +111,7 @@ def test_pylock_becomes_hashed_requirements_for_this_interpreter(tmp_path: Path)
     )
     with (tmp_path / "pylock.toml").open("a") as lock:  # the project itself: left to the project step
         lock.write('\n[[packages]]\nname = "app"\ndirectory = { path = "." }\n')
-    text, indexes = locks.pylock_requirements(tmp_path / "pylock.toml")
+    text, indexes = pylock.requirements(tmp_path / "pylock.toml")
     assert text == "s2i-shared==1.0 \\\n    --hash=sha256:aa\n"
     assert indexes == (url,)
 
@@ -118,11 +120,11 @@ def test_a_changed_project_file_makes_poetry_and_pipenv_locks_stale(tmp_path: Pa
     (tmp_path / "pyproject.toml").write_text(PYPROJECT)
     (tmp_path / "poetry.lock").write_text('[metadata]\nlock-version = "2.1"\ncontent-hash = "0"\n')
     with pytest.raises(StaleLock, match=r"poetry\.lock is out of date"):
-        locks.poetry_requirements(tmp_path)
+        poetry.requirements(tmp_path)
     (tmp_path / "Pipfile").write_text('[packages]\nsix = "*"\n')
     (tmp_path / "Pipfile.lock").write_text(json.dumps({"_meta": {"hash": {"sha256": "0"}}, "default": {}}))
     with pytest.raises(StaleLock) as caught:
-        locks.pipfile_requirements(tmp_path)
+        pipenv.requirements(tmp_path)
     assert caught.value.what == "Pipfile.lock is out of date: it no longer matches Pipfile"
     assert caught.value.tip.startswith("Run `pipenv lock` in the project folder")
 

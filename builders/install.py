@@ -16,7 +16,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from builders import bytecode, conda, config, deps, incremental, installers, locks, log, proc
+from builders import bytecode, conda, config, deps, incremental, installers, locks, log, proc, python_version
 from builders.credentials import Injected
 from builders.errors import CommandError, StepError, WrapperConflict
 from builders.layout import Layout
@@ -221,6 +221,7 @@ class _Wrapper:
 
     def __init__(self, layout: Layout, installed: str) -> None:
         self.pins_file = str(layout.wrapper)
+        self.builders = layout.builders
         text = layout.wrapper.read_text(encoding="utf-8") if layout.wrapper.is_file() else ""
         self.pins = deps.wrapper_pins(text)
         self.installed = deps.locked_versions(installed)
@@ -235,6 +236,7 @@ class _Wrapper:
             yield
         except CommandError as exc:
             output = exc.output_tail
+            python_version.raise_if_refused(output, self.builders)
             found = deps.conflicts(user, self.pins, self.installed, output)
             explanation = deps.resolver_explanation(output)
             sides = [(c.user, c.wrapper) for c in found]

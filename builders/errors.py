@@ -123,11 +123,12 @@ class PythonRefused(StepError):
     """A requirement needs a newer (or older) Python than the image's: no pin of the wrapper is the cause."""
 
     def __init__(self, requirement: str, needs: str, python: str, fit: list[str]) -> None:
+        minor = ".".join(python.split(".")[:2])
         super().__init__(
             f"{requirement} needs Python {needs}, and this image runs Python {python}: the installer "
             "found no release of it for this Python",
             (f"Use {' or '.join(fit)}, " if fit else "")
-            + f"or relax {requirement} to a release that supports Python {'.'.join(python.split('.')[:2])}.",
+            + f"or relax the requirement to a release that supports Python {minor}.",
         )
         self.requirement = requirement
         self.needs = needs

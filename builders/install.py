@@ -236,7 +236,7 @@ class _Wrapper:
             yield
         except CommandError as exc:
             output = exc.output_tail
-            python_version.raise_if_refused(output, self.builders)
+            python_version.raise_if_refused(output, self.builders, user)
             found = deps.conflicts(user, self.pins, self.installed, output)
             explanation = deps.resolver_explanation(output)
             sides = [(c.user, c.wrapper) for c in found]

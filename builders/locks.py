@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -228,8 +229,8 @@ def pylock_requirements(path: Path) -> tuple[str, tuple[str, ...]]:
     except (PylockValidationError, PylockSelectError) as exc:
         raise ConfigError(
             f"{path} cannot be installed here: {exc}",
-            "Regenerate pylock.toml for Python 3.11 on Linux x86_64 (for example `uv export "
-            "--format pylock.toml`), or fix the entry named.",
+            f"Regenerate pylock.toml for Python {platform.python_version()} on Linux x86_64 (for "
+            "example `uv export --format pylock.toml`), or fix the entry named.",
         ) from None
     lines, indexes = [], []
     for package, chosen in selected:

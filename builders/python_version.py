@@ -14,14 +14,17 @@ builder (/opt/s2i/builders.txt, written at image build), so the error can say wh
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
 
 from builders import __version__
 from builders.errors import ConfigError, PythonMismatch, PythonRefused
@@ -149,13 +152,26 @@ def refused(output: str) -> Refusal | None:
     return None
 
 
-def raise_if_refused(output: str, builders_file: Path, python: str | None = None) -> None:
-    """PythonRefused when the installer failed because this Python cannot have a requirement."""
+def raise_if_refused(
+    output: str,
+    builders_file: Path,
+    user: Sequence[tuple[str, int, Requirement]] = (),
+    python: str | None = None,
+) -> None:
+    """PythonRefused when the installer failed because this Python cannot have a requirement; named
+    as the application wrote it (`user`: requirement, file, line) when it did."""
     refusal = refused(output)
-    if refusal is not None:
-        python = python or platform.python_version()
-        fit = fitting(refusal.needs, builders(builders_file))
-        raise PythonRefused(refusal.requirement, refusal.needs, python, fit) from None
+    if refusal is None:
+        return
+    python = python or platform.python_version()
+    fit = fitting(refusal.needs, builders(builders_file))
+    named = refusal.requirement
+    with contextlib.suppress(InvalidRequirement):
+        name = canonicalize_name(Requirement(refusal.requirement).name)
+        named = next(
+            (f"{r} ({origin} line {n})" for origin, n, r in user if canonicalize_name(r.name) == name), named
+        )
+    raise PythonRefused(named, refusal.needs, python, fit) from None
 
 
 def fitting(needs: str, images: dict[str, tuple[str, ...]]) -> list[str]:

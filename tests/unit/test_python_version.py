@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
 
 from builders import python_version, usage
 from builders.errors import ConfigError, PythonMismatch, PythonRefused
@@ -167,9 +168,14 @@ def test_a_requirement_the_python_refuses_is_told_apart_from_a_pin_conflict(
     (tmp_path / "builders.txt").write_text(IMAGES)
     assert python_version.refused(output) == python_version.Refusal("numpy>=2.5", ">=3.12")
     with pytest.raises(PythonRefused) as caught:
-        python_version.raise_if_refused(output, tmp_path / "builders.txt", "3.11.2")
+        python_version.raise_if_refused(output, tmp_path / "builders.txt", python="3.11.2")
     assert str(caught.value).startswith("numpy>=2.5 needs Python >=3.12, and this image runs Python 3.11.2")
-    assert caught.value.tip.startswith(f"Use {PY313} or {PY314}")
+    assert caught.value.tip.startswith(f"Use {PY313} or {PY314}, or relax the requirement")
+    # named as the application wrote it, with its file and line
+    user = [("requirements.txt", 3, Requirement("NumPy >= 2.5"))]
+    with pytest.raises(PythonRefused) as caught:
+        python_version.raise_if_refused(output, tmp_path / "builders.txt", user, python="3.11.2")
+    assert str(caught.value).startswith("NumPy>=2.5 (requirements.txt line 3) needs Python >=3.12")
 
 
 def test_a_resolver_failure_of_another_kind_is_left_alone() -> None:

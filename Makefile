@@ -148,7 +148,7 @@ lock: venv ## re-pin the wrapper environment, the protoc stage and the ngraph-on
 		<(grep -iv '^seldon-core' builders/wrapper-requirements.txt) builders/onnx-requirements.txt \
 		-o builders/onnx-lock.txt
 
-clean: ## remove the images this repository builds (the base image stays: it is slow to make)
-	-$(DOCKER) rmi $(ONNX_IMAGE) $(PYTHON_IMAGE) $(DEMO_IMAGE)
+clean: ## remove the images this repository builds (the base images stay: they are slow to make)
+	-$(DOCKER) rmi $(ONNX_IMAGE) $(PYTHON_IMAGE) $(BUILDER_IMAGES) $(DEMO_IMAGE)
 	-$(DOCKER) image prune --force --filter label=io.openshift.s2i.build.image
 	rm -rf $(VENV) $(VENV)-mlserver .pytest_cache .mypy_cache .ruff_cache

@@ -197,3 +197,11 @@ def test_usage_names_the_image_python_and_every_builder(tmp_path: Path) -> None:
     ) in text
     text = usage.text(tmp_path / "no-notes", tmp_path / "builders.txt", "3.14.8")
     assert "s2i build ./my-model seldonio/seldon-core-s2i-python314:0.2.0 my-model:0.1" in text
+
+
+def test_the_makefile_builds_the_pythons_this_module_names() -> None:
+    """The Makefile (which images `make images` builds) and builders/python_version.py (which images an
+    error names when /opt/s2i/builders.txt is absent) list the same Pythons and the same default."""
+    makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
+    assert f"PYTHONS := {' '.join(python_version.PYTHONS)}\n" in makefile
+    assert f"DEFAULT_PYTHON := {python_version.DEFAULT}\n" in makefile

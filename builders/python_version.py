@@ -107,13 +107,14 @@ def check(source: Path, builders_file: Path, python: str | None = None) -> list[
 
 def builders(path: Path) -> dict[str, tuple[str, ...]]:
     """{"3.13": ("seldonio/seldon-core-s2i-python313:0.1.0", ...)}: each Python's builder image names."""
-    if path.is_file():
-        images: dict[str, tuple[str, ...]] = {}
-        for line in path.read_text(encoding="utf-8").splitlines():
-            fields = line.split()
-            if len(fields) >= 2 and not line.startswith("#"):
-                images[fields[0]] = tuple(fields[1:])
+    images: dict[str, tuple[str, ...]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines() if path.is_file() else []:
+        fields = line.split()
+        if len(fields) >= 2 and not line.startswith("#"):
+            images[fields[0]] = tuple(fields[1:])
+    if images:
         return images
+    # an image built without BUILDERS (a plain `docker build`): the published names
     default = f"seldonio/seldon-core-s2i-python3:{__version__}"
     return {minor: (image_name(minor), *([default] if minor == DEFAULT else [])) for minor in PYTHONS}
 

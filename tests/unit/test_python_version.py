@@ -205,3 +205,11 @@ def test_the_makefile_builds_the_pythons_this_module_names() -> None:
     makefile = (Path(__file__).resolve().parents[2] / "Makefile").read_text()
     assert f"PYTHONS := {' '.join(python_version.PYTHONS)}\n" in makefile
     assert f"DEFAULT_PYTHON := {python_version.DEFAULT}\n" in makefile
+
+
+def test_without_the_builders_file_the_published_names_are_used(tmp_path: Path) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    for path in (tmp_path / "empty.txt", tmp_path / "absent.txt"):
+        images = python_version.builders(path)
+        assert sorted(images) == list(python_version.PYTHONS)
+        assert images[python_version.DEFAULT][-1].startswith("seldonio/seldon-core-s2i-python3:")

@@ -101,7 +101,8 @@ $(VENV)/.installed: pyproject.toml VERSION builders/wrapper-lock.txt builders/wr
 	touch $@
 
 demo: images venv ## build templates/model-template-app, serve it, show a prediction
-	$(PY) -m builders.host templates/model-template-app $(PYTHON_IMAGE) $(DEMO_IMAGE)
+	@# --network host: these machines run dockerd without a bridge, and the build installs from the index
+	$(PY) -m builders.host templates/model-template-app $(PYTHON_IMAGE) $(DEMO_IMAGE) --network host
 	$(PY) -m tests.demo $(DEMO_IMAGE)
 
 test: images venv ## unit and Docker tests

@@ -46,7 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "usage":
             from builders.usage import text
 
-            sys.stdout.write(text())
+            # On stderr: `s2i usage` trims the leading whitespace of every line a script prints on
+            # stdout, which would flatten the tables; what it relays from stderr keeps its layout.
+            sys.stderr.write(text())
         else:
             from builders.artifacts import save
 

@@ -111,7 +111,7 @@ def _injected_credentials(cfg: config.BuildConfig, layout: Layout) -> credential
 
 
 def reuse_dependencies(inputs: Inputs, layout: Layout, in_place: bool) -> bool:
-    """True when the previous image's environment stays: in place, or restored from /tmp/artifacts."""
+    """True when the previous image's environment stays (in place: `builders.host --incremental`)."""
     current = inputs.fingerprint
     if in_place:
         with log.step("Comparing dependencies with the previous image's"):
@@ -125,16 +125,15 @@ def reuse_dependencies(inputs: Inputs, layout: Layout, in_place: bool) -> bool:
             log.detail(f"dependencies unchanged ({current[:12]}): replacing the code only")
             _empty(layout.app_dir)
         return True
-    if not layout.artifacts.is_dir():
-        return False
-    with log.step(f"Looking for reusable dependencies in {layout.artifacts}"):
-        reused = incremental.restore(layout, current)
-        log.detail(
-            f"dependencies unchanged ({current[:12]}): reused the previous image's, no resolver, no download"
-            if reused
-            else "dependency inputs changed or no previous environment: installing afresh"
+    if layout.artifacts.is_dir():
+        # `s2i build --incremental`: the previous image's save-artifacts sent only its note
+        # (builders/artifacts.py); whatever stays in /tmp/artifacts would be committed with the image.
+        shutil.rmtree(layout.artifacts, ignore_errors=True)
+        log.announce(
+            "--incremental: installing the dependencies afresh; restoring them through s2i's artifacts "
+            "measured slower than a cold build (docs/incremental.md)"
         )
-    return reused
+    return False
 
 
 def copy_source(layout: Layout) -> None:

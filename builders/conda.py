@@ -13,8 +13,7 @@ Two shapes, decided by `decide()` from the file alone:
   serves from <prefix>/bin.
 
 conda-pack is not used: the prefix is installed at the fixed path it runs from, in the image that
-runs it, so nothing needs relocating; incremental builds move the prefix as files between images at
-that same path (save-artifacts / restore), which a relocation step would only slow down.
+runs it, so nothing needs relocating.
 """
 
 from __future__ import annotations

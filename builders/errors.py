@@ -83,6 +83,17 @@ class CommandError(StepError):
         self.output_tail = output_tail
 
 
+class DockerUnavailable(StepError):
+    """The Docker engine does not answer (not installed, stopped, or not ours to reach)."""
+
+    def __init__(self, command: str, detail: str) -> None:
+        super().__init__(
+            f"the Docker engine does not answer `{command} version`: {detail}",
+            "Start dockerd (`make docker` installs and starts one here), or point DOCKER_HOST at a "
+            "running engine, then build again.",
+        )
+
+
 class WrapperConflict(StepError):
     """The application's requirements contradict the pins that keep the seldon-core wrapper working."""
 

@@ -8,9 +8,9 @@ compared on the same image (our defaults against the wrapper's stock ones: one g
 thread, one gRPC worker), and between stacks (our image against the baseline's, both at stock defaults).
 
 Builds are measured with the project's own build command and, when the real s2i CLI is on PATH or
-named by S2I=/path/to/s2i, with it too: cold builds of both builders, `s2i build --incremental`
-after a code-only change, and the own command's two incremental routes. Without the CLI it says so
-and measures the rest.
+named by S2I=/path/to/s2i, with it too: cold builds of both builders, and (tests/bench_incremental.py)
+`--incremental` after a code-only change against a cold build, by both tools, for iris and for a heavy
+application. Without the CLI it says so and measures the rest.
 
 Serving: our image at its defaults against the baseline image (the stock `seldon-core-microservice`
 at its defaults: one gunicorn worker, one thread, one gRPC worker, metrics in a Manager process) and
@@ -102,11 +102,8 @@ def build_baseline_builder(directory: Path) -> None:
                    "-t", BASELINE_BUILDER, str(context))  # fmt: skip
 
 
-def timed_build(
-    source: Path, image: str, builder: str, incremental: bool = False, env: dict[str, str] | None = None
-) -> float:
-    result = harness.build_ok(source, image, builder=builder, incremental=incremental, env=env)
-    return result.seconds
+def timed_build(source: Path, image: str, builder: str) -> float:
+    return harness.build_ok(source, image, builder=builder).seconds
 
 
 def s2i_cli() -> str | None:
@@ -124,29 +121,14 @@ def s2i_environment() -> dict[str, str]:
     return env
 
 
-def timed_s2i_build(s2i: str, source: Path, image: str, builder: str, incremental: bool = False) -> float:
-    """`s2i build`, with nothing pulled (no registry here); an incremental build's previous image, left
-    untagged by s2i, is removed afterwards (not timed)."""
+def timed_s2i_build(s2i: str, source: Path, image: str, builder: str) -> float:
+    """`s2i build`, with nothing pulled (no registry here)."""
     argv = [s2i, "build", str(source), builder, image, "--network", "host", "--pull-policy", "never"]
-    previous = None
-    if incremental:
-        argv += ["--incremental", "--incremental-pull-policy", "never"]
-        previous = json.loads(harness.docker("image", "inspect", image).stdout)[0]["Id"]
     started = time.monotonic()
     result = subprocess.run(argv, capture_output=True, text=True, env=s2i_environment())
     seconds = time.monotonic() - started
     assert result.returncode == 0, f"s2i build of {source} failed:\n{result.stdout}{result.stderr}"
-    if previous:
-        harness.docker("rmi", previous, check=False)
     return seconds
-
-
-def save_artifacts_seconds(image: str, log_driver: str) -> float:
-    """save-artifacts' stream read through `docker run`'s attach, as s2i reads it, with a log driver."""
-    started = time.monotonic()
-    harness.docker("run", "--rm", "--network", "host", "--log-driver", log_driver, image,
-                   "/usr/libexec/s2i/save-artifacts")  # fmt: skip
-    return time.monotonic() - started
 
 
 def image_size(image: str) -> int:
@@ -469,11 +451,6 @@ def ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x" if theirs else "n/a"
 
 
-def code_edit(source: Path, label: str) -> None:
-    with (source / "IrisClassifier.py").open("a") as handle:
-        handle.write(f"# edit: {label}\n")
-
-
 def main() -> None:
     load_before = os.getloadavg()[1]
     work = Path(tempfile.mkdtemp(prefix="s2i-bench-"))
@@ -499,7 +476,6 @@ def main() -> None:
         ]
         if s2i:
             routes.append(("s2i CLI", lambda image, builder: timed_s2i_build(s2i, source, image, builder)))
-        cold: dict[str, float] = {}
         for route, build in routes:
             times: dict[str, list[float]] = {ours_image: [], base_image: []}
             for attempt in range(ROUNDS):
@@ -508,47 +484,13 @@ def main() -> None:
                     harness.docker("rmi", "--force", image, check=False)
                     times[image].append(build(image, builder))
             ours, base = min(times[ours_image]), min(times[base_image])
-            cold[route] = ours
             rows.append((f"Cold build, iris, {route} (s, best of {ROUNDS})", f"{ours:.1f}", f"{base:.1f}",
                          ratio(ours, base)))  # fmt: skip
 
-        # A code-only change, rebuilt with --incremental, compared with a cold build by the same tool.
-        # The own command: in place (assemble runs in the previous image), and s2i's route
-        # (save-artifacts restored by a new assemble), which it takes when a build variable changed
-        # (here BENCH_ROUND). The s2i CLI: always save-artifacts.
-        incremental: list[tuple[str, str, Callable[[int], float]]] = [
-            ("own build command, in place", "own build command",
-             lambda n: timed_build(source, ours_image, harness.PYTHON3_BUILDER, incremental=True)),
-            ("own build command, save-artifacts", "own build command",
-             lambda n: timed_build(source, ours_image, harness.PYTHON3_BUILDER, incremental=True,
-                                   env={"BENCH_ROUND": str(n)})),
-        ]  # fmt: skip
-        if s2i:
-            incremental.append(("s2i CLI, save-artifacts", "s2i CLI",
-                                lambda n: timed_s2i_build(s2i, source, ours_image, harness.PYTHON3_BUILDER,
-                                                          incremental=True)))  # fmt: skip
-        for label, route, rebuild in incremental:
-            if label.endswith("in place") or route == "s2i CLI":
-                # start from a cold build by the same tool, with no build variable set
-                harness.docker("rmi", "--force", ours_image, check=False)
-                dict(routes)[route](ours_image, harness.PYTHON3_BUILDER)
-            timings = []
-            for attempt in range(ROUNDS):
-                log(f"rebuild after a code-only change ({label}), round {attempt + 1}")
-                code_edit(source, f"{label} {attempt}")
-                timings.append(rebuild(attempt))
-            inc = min(timings)
-            rows.append((f"Code-only rebuild --incremental, {label} (s, best of {ROUNDS}), vs its cold build",
-                         f"{inc:.1f}", f"{cold[route]:.1f}", ratio(inc, cold[route])))  # fmt: skip
+        # --incremental against a cold build: iris and a heavy application, both tools, two indexes
+        from tests import bench_incremental  # it uses this module's helpers
 
-        log("save-artifacts through docker attach, json-file log then none")
-        by_driver = {
-            d: min(save_artifacts_seconds(ours_image, d) for _ in range(ROUNDS))
-            for d in ("json-file", "none")
-        }
-        rows.append((f"save-artifacts stream through attach, json-file log vs none (s, best of {ROUNDS})",
-                     f"{by_driver['json-file']:.1f}", f"{by_driver['none']:.1f}",
-                     ratio(by_driver["json-file"], by_driver["none"])))  # fmt: skip
+        rows += bench_incremental.rows(work, source)
 
         # the remaining rows compare images built by the own command: rebuild ours cold
         harness.docker("rmi", "--force", ours_image, check=False)
@@ -636,8 +578,8 @@ def report(rows: list[Row], notes: list[str], load: tuple[float, float]) -> None
         "defaults of builders/sizing.py on our image. The baseline runs seldon-core 1.18.2 on its old pins",
         "(tests/fixtures/baseline_builder/wrapper-lock-1.18.2.txt: gunicorn 20.1, numpy 1, protobuf 3);",
         "ours on the current stack (builders/wrapper-lock.txt), so sizes and the `new stack vs old pins`",
-        "rows compare the stacks. Incremental rebuilds are compared with a cold build by the same tool;",
-        "the save-artifacts row compares the two log drivers. Ratios are ours / theirs. Load average",
+        "rows compare the stacks. Incremental rebuilds are compared with a cold build by the same tool",
+        "(tests/bench_incremental.py). Ratios are ours / theirs. Load average",
         f"(5 min) at start and end: {load[0]:.1f} and {load[1]:.1f}.",
         "",
         *[f"- {note}" for note in notes],

@@ -48,6 +48,13 @@ def docker_available() -> str | None:
     return None if result.returncode == 0 else result.stderr.strip().splitlines()[-1]
 
 
+def s2i_usage(result: subprocess.CompletedProcess[bytes]) -> str:
+    """What `s2i usage` shows of a usage script's output: stdout with each line's leading whitespace
+    trimmed (s2i's own rule), then stderr as it came."""
+    stdout = "".join(line.lstrip(" \t") for line in result.stdout.decode().splitlines(keepends=True))
+    return stdout + result.stderr.decode()
+
+
 def image_exists(image: str) -> bool:
     return docker("image", "inspect", image, check=False).returncode == 0
 

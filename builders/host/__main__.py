@@ -34,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         help="bind a folder in for assemble only (read-only, in no layer of the result)",
     )
     parser.add_argument("--incremental", action="store_true", help="reuse the previous image's artifacts")
-    parser.add_argument("--network", default="host", help="docker network for the build (default host)")
+    parser.add_argument(
+        "--network", help="docker network for the build containers (default: Docker's own, as `s2i build`)"
+    )
     return parser
 
 

@@ -2,8 +2,8 @@
 
 It drives the builder image exactly as `s2i build` does in docker mode: create a container from the
 builder running `assemble` as the image's user, upload the source to <destination>/src (owned by
-1001:0; the destination is the builder's `io.openshift.s2i.destination` label, /tmp by default) and
-any previous artifacts as a tar stream, start it, and commit it with the `run` script as CMD.
+1001:0; the destination is the builder's `io.openshift.s2i.destination` label, /tmp by default) as
+a tar stream, start it, and commit it with the `run` script as CMD.
 `.s2i/environment` and `-e` values become the container's (and so the image's) environment, without
 the credentials in their URLs (builders.host.secrets).
 
@@ -18,7 +18,8 @@ be changed by the build. It also needs nothing beyond the plain Docker engine AP
 fingerprint is unchanged, so the new image is the previous one plus a small layer: no artifacts are
 streamed out and back, and no environment is committed again. When the dependencies changed (assemble
 exits 3), or the previous image came from another builder or environment, or too many code layers are
-stacked, it falls back to s2i's way: save-artifacts from the previous image, restored by assemble.
+stacked, it builds cold. s2i's own route (save-artifacts streamed out of the previous image and
+restored by assemble) measured slower than a cold build (docs/incremental.md), so it is not taken.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from builders import config, credentials, log
 from builders.errors import ConfigError, StepError
 from builders.host import secrets, upload
 from builders.host.docker import Docker
-from builders.host.upload import ARTIFACTS_TAR, UPLOAD_UID
+from builders.host.upload import UPLOAD_UID
 
 SCRIPTS_LABEL = "io.openshift.s2i.scripts-url"
 DESTINATION_LABEL = "io.openshift.s2i.destination"
@@ -65,7 +66,8 @@ class BuildRequest:
     env: tuple[tuple[str, str], ...] = ()
     injections: tuple[tuple[Path, str], ...] = ()
     incremental: bool = False
-    network: str = "host"
+    # None: Docker's own default network, as `s2i build`; `--network host` where a build needs it
+    network: str | None = None
     docker: Docker = field(default_factory=Docker)
 
 
@@ -88,10 +90,6 @@ class Builder:
             )
         destination = str(labels.get(DESTINATION_LABEL, "")).rstrip("/") or DEFAULT_DESTINATION
         return cls(info, url[len("image://") :], destination)
-
-    @property
-    def artifacts_file(self) -> str:
-        return f"{self.destination}/{ARTIFACTS_TAR}"
 
 
 def parse_env_args(values: Iterable[str]) -> tuple[tuple[str, str], ...]:
@@ -139,6 +137,7 @@ def build(request: BuildRequest) -> None:
 
 
 def _build(request: BuildRequest, source: Path, env: dict[str, str]) -> None:
+    request.docker.check()
     info = request.docker.inspect(request.builder)
     if info is None:
         raise ConfigError(
@@ -149,25 +148,9 @@ def _build(request: BuildRequest, source: Path, env: dict[str, str]) -> None:
     previous = request.docker.inspect(request.image) if request.incremental else None
     if previous is not None and _in_place(request, source, env, builder, previous):
         return
-    with tempfile.TemporaryDirectory(prefix="s2i-artifacts-") as scratch:
-        artifacts = Path(scratch) / "artifacts.tar"
-        saved = previous is not None and _save_artifacts(request, builder, artifacts)
-        command = (
-            _unpack_then_assemble(request, builder)
-            if saved
-            else [request.builder, f"{builder.scripts}/assemble"]
-        )
-        status = _assemble(request, source, env, command, builder, artifacts if saved else None)
+    status = _assemble(request, source, env, [request.builder, f"{builder.scripts}/assemble"], builder)
     if status != 0:
         raise AssembleFailed(request.image, status)
-
-
-def _unpack_then_assemble(request: BuildRequest, builder: Builder) -> list[str]:
-    """s2i unpacks the artifacts stream at <destination>/artifacts right before assemble, as here."""
-    folder, archive = f"{builder.destination}/artifacts", builder.artifacts_file
-    unpack = f"mkdir -p {folder} && tar -C {folder} -xf {archive} && rm -f {archive}"
-    script = f"{unpack} && exec {builder.scripts}/assemble"
-    return ["--entrypoint", "/bin/sh", request.builder, "-c", script]
 
 
 def _in_place(
@@ -180,7 +163,7 @@ def _in_place(
         return False
     log.announce(f"Rebuilding {request.image} in place: its dependencies are reused if unchanged")
     command = [request.image, f"{builder.scripts}/assemble", "--in-place"]
-    status = _assemble(request, source, env, command, builder, None)
+    status = _assemble(request, source, env, command, builder)
     if status not in (0, IN_PLACE_DECLINED):
         raise AssembleFailed(request.image, status)
     return status == 0
@@ -209,28 +192,8 @@ def _env_pairs(info: dict[str, Any]) -> list[tuple[str, str]]:
     return [(key, value) for key, _, value in pairs]
 
 
-def _save_artifacts(request: BuildRequest, builder: Builder, target: Path) -> bool:
-    """Run the previous image's save-artifacts into a file and copy it out with `docker cp` into
-    `target`: the Docker API's archive endpoint is several times faster than a container's attached
-    stdout for the hundreds of megabytes an environment can weigh (s2i's --as-dockerfile mode also
-    redirects save-artifacts to a file). A failure means a clean build, as with s2i."""
-    docker = request.docker
-    with log.step(f"Saving artifacts from the previous {request.image}"):
-        script = f"{builder.scripts}/save-artifacts > {builder.artifacts_file}"
-        options = ["--network", request.network, "--entrypoint", "/bin/sh"]
-        container = docker.create(options, [request.image, "-c", script])
-        try:
-            if docker.start(container, show_output=False) != 0:
-                raise StepError(f"{builder.scripts}/save-artifacts failed in {request.image}")
-            with target.open("wb") as out:
-                docker.download(container, builder.artifacts_file, out)
-        except StepError as exc:
-            log.warning(f"save-artifacts failed ({exc.what}); building from scratch")
-            return False
-        finally:
-            docker.remove(container)
-        log.detail(f"{target.stat().st_size} bytes")
-    return True
+def _network(request: BuildRequest) -> list[str]:
+    return ["--network", request.network] if request.network else []
 
 
 def _assemble(
@@ -239,14 +202,12 @@ def _assemble(
     env: dict[str, str],
     command: list[str],
     builder: Builder,
-    artifacts: Path | None,
 ) -> int:
     """Create the assemble container (`command`: image and arguments), upload, run it and, when it
     succeeds, commit it as request.image. Returns assemble's exit status; the container never stays."""
     docker = request.docker
     options = [
-        "--network",
-        request.network,
+        *_network(request),
         "--user",
         f"{UPLOAD_UID}",
         "--label",
@@ -258,7 +219,7 @@ def _assemble(
         options += ["--volume", f"{host}:{dest}:ro"]
     container = docker.create(options, command)
     try:
-        docker.upload(container, builder.destination, lambda out: upload.write(out, source, artifacts))
+        docker.upload(container, builder.destination, lambda out: upload.write(out, source))
         started = time.monotonic()
         status = docker.start(container, show_output=True)
         if status == 0:

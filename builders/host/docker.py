@@ -1,8 +1,7 @@
 """The Docker CLI calls the build command makes, each a small function over `builders.proc`.
 
-Data moves as streams: the upload is written into `docker cp -`'s stdin, artifacts come out of
-`docker cp CONTAINER:PATH -` into a file. Removing a container never raises: a cleanup failure is
-logged and never hides the error that got us there.
+Data moves as a stream: the upload is written into `docker cp -`'s stdin. Removing a container never
+raises: a cleanup failure is logged and never hides the error that got us there.
 """
 
 from __future__ import annotations
@@ -13,14 +12,23 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from builders import log, proc
-from builders.errors import BuilderError
+from builders.errors import BuilderError, DockerUnavailable
 
 
 @dataclass(frozen=True)
 class Docker:
     command: str = "docker"
 
+    def check(self) -> None:
+        """Raise DockerUnavailable unless an engine answers: after this, a failed `image inspect`
+        means the image is absent, not that the daemon is stopped."""
+        try:
+            proc.output([self.command, "version", "--format", "{{.Server.Version}}"])
+        except BuilderError as exc:
+            raise DockerUnavailable(self.command, exc.what) from None
+
     def inspect(self, image: str) -> dict[str, Any] | None:
+        """The image's configuration, or None when the engine has no such image (call check() first)."""
         try:
             raw = proc.output([self.command, "image", "inspect", image])
         except BuilderError:
@@ -34,10 +42,6 @@ class Docker:
     def upload(self, container: str, destination: str, write: Callable[[IO[bytes]], None]) -> None:
         """Unpack the tar stream that `write` produces at `destination` in the container."""
         proc.feed([self.command, "cp", "-", f"{container}:{destination}"], write)
-
-    def download(self, container: str, path: str, target: IO[bytes]) -> None:
-        """Copy `path` out of the container into `target`, as a tar stream holding that file."""
-        proc.to_file([self.command, "cp", f"{container}:{path}", "-"], target)
 
     def start(self, container: str, *, show_output: bool) -> int:
         """Start the container attached, streaming its output to the log; return its exit status."""

@@ -88,7 +88,7 @@ def test_environment_yml_conda_packages_and_pip_section(
         harness.docker("rmi", "--force", image, check=False)
 
 
-def test_environment_yaml_and_save_artifacts_carry_the_prefix(
+def test_environment_yaml_and_an_in_place_rebuild_keep_the_prefix(
     python3_builder: str, tmp_path: Path, channel: str
 ) -> None:
     app = source("environment_yaml", tmp_path, channel)
@@ -97,10 +97,10 @@ def test_environment_yaml_and_save_artifacts_carry_the_prefix(
         first = harness.build_ok(app, image, incremental=True)
         assert "dependency files found: environment.yaml" in first.log
         assert "Installing the conda packages of /tmp/src/environment.yaml with py-rattler" in first.log
-        # A new build variable: s2i's route, save-artifacts from the previous image then restore.
+        # A code-only change: assemble runs in the previous image, whose conda prefix stays.
         (app / "MyModel.py").write_text((app / "MyModel.py").read_text() + "\n# edited\n")
-        again = harness.build_ok(app, image, env={"SELDON_LOG_LEVEL": "WARNING"}, incremental=True)
-        assert "reused the previous image's, no resolver, no download" in again.log, again.log
+        again = harness.build_ok(app, image, incremental=True)
+        assert "replacing the code only" in again.log, again.log
         assert "Installing" not in again.log
         reply, tags = predict(image)
         assert reply == [[f"s2i-hello: {conda_channel.GREETING}"]]

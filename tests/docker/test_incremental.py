@@ -1,9 +1,12 @@
-"""`--incremental`: the in-place fast path, s2i's save-artifacts path, and a dependency change,
-one source edited step by step and rebuilt under the same image name."""
+"""`--incremental`: the own command's in-place fast path, a changed build environment and a
+dependency change, one source edited step by step and rebuilt under the same image name; and s2i's
+route (save-artifacts, then assemble with /tmp/artifacts), driven the way the s2i CLI drives it."""
 
 from __future__ import annotations
 
+import io
 import shutil
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -75,20 +78,16 @@ def test_incremental_rebuilds(python3_builder: str, tmp_path: Path) -> None:
         assert "in place" in fast.log and "replacing the code only" in fast.log, fast.log
         assert "Installing" not in fast.log
         assert predict(image) == ([[2]], {"tabulate": "0.9.0"})
+        assert environment_of(image) == cold_environment  # kept as it was, file for file
         assert "notes.txt" not in files_in(image, "/opt/app-root/src")
 
-        # A new build variable: not the previous image's environment, so s2i's route: save-artifacts
-        # from the previous image, restored by assemble with no resolver.
+        # A new build variable: not the previous image's environment, so a cold build.
         env = {"SELDON_LOG_LEVEL": "WARNING"}
         (source / "MyModel.py").write_text(MODEL.format(answer=3))
-        restored = harness.build_ok(source, image, env=env, incremental=True)
-        assert "Not rebuilding in place: the build environment" in restored.log, restored.log
-        assert "Saving artifacts from the previous" in restored.log
-        assert "reused the previous image's, no resolver, no download" in restored.log
-        assert "Installing" not in restored.log
+        cold = harness.build_ok(source, image, env=env, incremental=True)
+        assert "Not rebuilding in place: the build environment" in cold.log, cold.log
+        assert "Installing requirements.txt" in cold.log
         assert predict(image) == ([[3]], {"tabulate": "0.9.0"})
-        assert environment_of(image) == cold_environment  # the same files, bytecode still valid
-        assert "artifacts" not in files_in(image, "/tmp")  # not committed with the image
 
         # A dependency change: the in-place attempt declines and the environment is installed afresh.
         (source / "requirements.txt").write_text("tabulate==0.8.10\n")
@@ -107,3 +106,45 @@ def test_incremental_rebuilds(python3_builder: str, tmp_path: Path) -> None:
         assert caches == []
     finally:
         harness.docker("rmi", "--force", image, check=False)
+
+
+def test_s2i_incremental_route_installs_afresh_saying_so(
+    python3_builder: str, model_template_image: str
+) -> None:
+    """What `s2i build --incremental` does: save-artifacts runs in the previous image, its stream is
+    unpacked at /tmp/artifacts of a new builder container beside the source, then assemble runs."""
+    saved = harness.docker("run", "--rm", model_template_image, "/usr/libexec/s2i/save-artifacts").stdout
+    upload = io.BytesIO()
+
+    def owned(member: tarfile.TarInfo) -> tarfile.TarInfo:
+        member.uid, member.gid = 1001, 0  # s2i uploads as the assemble user
+        return member
+
+    with tarfile.open(fileobj=upload, mode="w") as tar:
+        tar.add(harness.TEMPLATES / "model-template-app", arcname="src", filter=owned)
+        folder = tarfile.TarInfo("artifacts")  # s2i uploads the folder it unpacked the stream into
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        tar.addfile(owned(folder))
+        with tarfile.open(fileobj=io.BytesIO(saved)) as stream:
+            for member in stream.getmembers():
+                content = stream.extractfile(member)
+                member.name = f"artifacts/{member.name}"
+                tar.addfile(owned(member), content)
+    container = (
+        harness.docker(
+            "create", "--network", "host", "--user", "1001", python3_builder, "/usr/libexec/s2i/assemble"
+        )
+        .stdout.decode()
+        .strip()
+    )
+    try:
+        harness.docker("cp", "-", f"{container}:/tmp", input=upload.getvalue())
+        run = harness.docker("start", "--attach", container, check=False)
+        log = run.stdout.decode() + run.stderr.decode()
+        assert run.returncode == 0, log
+        assert "--incremental: installing the dependencies afresh" in log
+        assert "Installing requirements.txt" in log
+        left = harness.docker("diff", container).stdout.decode()
+        assert "/tmp/artifacts" not in left  # nothing of the stream is committed with the image
+    finally:
+        harness.docker("rm", "--force", container, check=False)

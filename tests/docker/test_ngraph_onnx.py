@@ -120,7 +120,7 @@ def test_template_as_shipped_serves_its_model(onnx_image: str) -> None:
 
 def test_usage_and_wrapper_requirements_name_the_runtime(onnx_builder: str) -> None:
     run = ("run", "--rm", "--network", "host", onnx_builder)
-    usage = harness.docker(*run).stdout.decode()
+    usage = harness.s2i_usage(harness.docker(*run))
     pins = (harness.ROOT / "builders" / "onnx-requirements.txt").read_text().split()
     installed = "onnxruntime-openvino" if OPENVINO_EXPECTED else "onnxruntime"
     pin = next(p for p in pins if p.startswith(f"{installed}=="))

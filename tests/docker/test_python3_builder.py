@@ -176,19 +176,29 @@ def test_as_dockerfile_mode(python3_builder: str, tmp_path: Path) -> None:
 
 
 def test_usage_script(python3_builder: str) -> None:
-    explicit = harness.docker("run", "--rm", python3_builder, "/usr/libexec/s2i/usage").stdout.decode()
-    default = harness.docker("run", "--rm", python3_builder).stdout.decode()
+    explicit = harness.s2i_usage(harness.docker("run", "--rm", python3_builder, "/usr/libexec/s2i/usage"))
+    default = harness.s2i_usage(harness.docker("run", "--rm", python3_builder))
     assert explicit == default
     # the name the image was built under (PYTHON_IMAGE; committed default seldon-core-s2i-python3:VERSION)
     assert f"s2i build ./my-model {harness.PYTHON3_BUILDER} my-model:0.1" in explicit
     assert "http://127.0.0.1:9000/api/v1.0/predictions" in explicit
 
 
-def test_save_artifacts_streams_a_tar(model_template_image: str) -> None:
+def test_usage_keeps_its_layout_as_s2i_usage_shows_it(python3_builder: str) -> None:
+    result = harness.docker("run", "--rm", python3_builder, "/usr/libexec/s2i/usage")
+    assert result.stdout == b""  # s2i would trim every line's indentation there
+    shown = harness.s2i_usage(result)
+    # the tables keep their indentation, continuation lines included, so the columns line up
+    assert "\n  MODEL_NAME            required." in shown
+    assert "\n                        --hash lines work)" in shown
+
+
+def test_save_artifacts_streams_only_its_note(model_template_image: str) -> None:
     result = harness.docker("run", "--rm", model_template_image, "/usr/libexec/s2i/save-artifacts")
     with tarfile.open(fileobj=io.BytesIO(result.stdout)) as tar:
         names = tar.getnames()
-    assert "s2i-manifest.json" in names
+    assert names == ["s2i-incremental-note.txt"]
+    assert result.stderr == b""
 
 
 def test_sigterm_stops_the_server_promptly(model_template_image: str) -> None:

@@ -85,7 +85,7 @@ def test_usage_and_labels_name_the_image_python(python3_builder: str, minor: str
     assert labels["io.seldon.s2i.python"] == minor
     assert labels["org.opencontainers.image.title"] == f"seldon-core-s2i-python{minor.replace('.', '')}"
     assert f"Python {minor}" in labels["io.k8s.display-name"]
-    usage = harness.docker("run", "--rm", image, "/usr/libexec/s2i/usage").stdout.decode()
+    usage = harness.s2i_usage(harness.docker("run", "--rm", image, "/usr/libexec/s2i/usage"))
     assert f"Python {minor}." in usage.splitlines()[0]
     shown = harness.PYTHON3_BUILDER if minor == python_version.DEFAULT else image
     assert f"s2i build ./my-model {shown} my-model:0.1" in usage

@@ -4,7 +4,12 @@ build variables (the Docker parts are in tests/docker)."""
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import subprocess
+import sys
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,26 +20,19 @@ from builders.host import secrets, upload
 from builders.host.docker import Docker
 
 
-def test_upload_stream_is_owned_by_1001_skips_git_and_carries_the_artifacts(tmp_path: Path) -> None:
+def test_upload_stream_is_owned_by_1001_and_skips_git(tmp_path: Path) -> None:
     source = tmp_path / "src"
     (source / ".git").mkdir(parents=True)
     (source / ".git" / "HEAD").write_text("ref")
     (source / ".s2i").mkdir()
     (source / ".s2i" / "environment").write_text("MODEL_NAME=M\n")
     (source / "M.py").write_text("class M: ...\n")
-    artifacts = b"the previous image's save-artifacts stream"
-    wrapped = tmp_path / "copied-out.tar"  # what `docker cp CONTAINER:FILE -` writes: a tar of one file
-    with tarfile.open(wrapped, mode="w") as tar:
-        info = tarfile.TarInfo("s2i-artifacts.tar")
-        info.size = len(artifacts)
-        tar.addfile(info, io.BytesIO(artifacts))
     stream = io.BytesIO()
-    upload.write(stream, source, wrapped)
+    upload.write(stream, source)
     stream.seek(0)
     with tarfile.open(fileobj=stream) as tar:
         members = {m.name: m for m in tar.getmembers()}
-        assert tar.extractfile("s2i-artifacts.tar").read() == artifacts  # type: ignore[union-attr]
-    assert sorted(members) == ["s2i-artifacts.tar", "src", "src/.s2i", "src/.s2i/environment", "src/M.py"]
+    assert sorted(members) == ["src", "src/.s2i", "src/.s2i/environment", "src/M.py"]
     assert {(m.uid, m.gid) for m in members.values()} == {(1001, 0)}
     assert members["src/M.py"].mode & 0o060 == 0o060
 
@@ -46,7 +44,6 @@ def test_builder_labels_name_scripts_and_destination() -> None:
     }
     builder = host_build.Builder.of({"Config": {"Labels": labels}})
     assert (builder.scripts, builder.destination) == ("/usr/libexec/s2i", "/in")
-    assert builder.artifacts_file == "/in/s2i-artifacts.tar"
     plain = host_build.Builder.of({"Config": {"Labels": None}})
     assert (plain.scripts, plain.destination) == ("/usr/libexec/s2i", "/tmp")
     with pytest.raises(ConfigError, match="is not an image:// URL"):
@@ -109,3 +106,25 @@ def test_a_cleanup_failure_is_logged_and_never_raised(capsys: pytest.CaptureFixt
     assert "WARNING could not remove container abc123: `false rm --force --volumes abc123` exited" in (
         capsys.readouterr().err
     )
+
+
+def test_a_stopped_docker_engine_is_reported_as_such_not_as_a_missing_builder(tmp_path: Path) -> None:
+    # The real docker CLI, pointed at a socket nobody listens on: what a stopped dockerd looks like.
+    if shutil.which("docker") is None:
+        pytest.skip("no docker CLI on this machine")
+    env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path / 'no-daemon.sock'}"}
+    source = tmp_path / "src"
+    source.mkdir()
+    argv = [sys.executable, "-m", "builders.host", str(source), "some/builder:1", "out:1"]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=Path(__file__).parents[2])
+    assert result.returncode == 1
+    assert "ERROR the Docker engine does not answer `docker version`" in result.stderr
+    assert "TIP Start dockerd" in result.stderr
+    assert "is not present" not in result.stderr
+
+
+def test_the_build_containers_use_dockers_default_network_unless_one_is_named() -> None:
+    request = host_build.BuildRequest(source=Path("."), builder="b", image="i")
+    assert request.network is None
+    assert host_build._network(request) == []
+    assert host_build._network(replace(request, network="host")) == ["--network", "host"]

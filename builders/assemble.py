@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -215,15 +216,19 @@ def _empty(directory: Path) -> None:
 
 
 def _make_group_writable(root: Path) -> None:
+    """Group 0 may write; nobody else may (uv makes its lock files 0666), and no file is setuid or
+    setgid (a source may carry one): the model image stays as hardened as the builder."""
     for directory, dirnames, filenames in os.walk(root):
         for name in [*dirnames, *filenames]:
             path = os.path.join(directory, name)
             if os.path.islink(path):
                 continue
-            mode = os.stat(path).st_mode
-            extra = 0o070 if os.path.isdir(path) else (0o060 | (0o010 if mode & 0o100 else 0))
-            if mode & extra != extra:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+            is_dir = os.path.isdir(path)
+            extra = 0o070 if is_dir else (0o060 | (0o010 if mode & 0o100 else 0))
+            wanted = (mode | extra) & ~(0o002 if is_dir else 0o002 | stat.S_ISUID | stat.S_ISGID)
+            if mode != wanted:
                 try:
-                    os.chmod(path, mode | extra)
+                    os.chmod(path, wanted)
                 except PermissionError:
                     pass  # files the builder image installed as another owner stay as they are

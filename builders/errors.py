@@ -111,6 +111,40 @@ class WrapperConflict(StepError):
         self.sides = sides
 
 
+class PythonMismatch(ConfigError):
+    """The source asks for a Python this image does not have (builders/python_version.py)."""
+
+    def __init__(self, unmet: list[str], python: str, fit: list[str], pythons: list[str]) -> None:
+        super().__init__(
+            f"{' and '.join(unmet)} excludes this image's Python {python}",
+            (
+                f"Use {' or '.join(fit)}: its Python fits. "
+                if fit
+                else f"No builder image has a Python that fits (they have Python {', '.join(pythons)}). "
+            )
+            + "Or change the constraint so that it allows Python "
+            + ".".join(python.split(".")[:2])
+            + ".",
+        )
+        self.python = python
+        self.fit = fit
+
+
+class PythonRefused(StepError):
+    """A requirement needs a newer (or older) Python than the image's: no pin of the wrapper is the cause."""
+
+    def __init__(self, requirement: str, needs: str, python: str, fit: list[str]) -> None:
+        minor = ".".join(python.split(".")[:2])
+        super().__init__(
+            f"{requirement} needs Python {needs}, and this image runs Python {python}: the installer "
+            "found no release of it for this Python",
+            (f"Use {' or '.join(fit)}, " if fit else "")
+            + f"or relax the requirement to a release that supports Python {minor}.",
+        )
+        self.requirement = requirement
+        self.needs = needs
+
+
 # --- lock files (builders/locks.py) ---------------------------------------------------------------
 
 

@@ -9,13 +9,25 @@ injected; a resolver failure caused by the pins becomes an error naming both sid
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from packaging.requirements import Requirement
 
-from builders import bytecode, conda, config, deps, incremental, installers, locks, log, proc, wrapper
+from builders import (
+    bytecode,
+    conda,
+    config,
+    deps,
+    incremental,
+    installers,
+    locks,
+    log,
+    proc,
+    python_version,
+    wrapper,
+)
 from builders.credentials import Injected
 from builders.errors import StepError
 from builders.layout import Layout
@@ -51,7 +63,13 @@ class _Session:
 
     def guard(self) -> wrapper.Guard:
         installed = deps.locked_versions(self.freeze(Path(self.base.python)))
-        return wrapper.Guard(self.layout.wrapper, installed)
+        builders = self.layout.builders
+
+        def python_refused(output: str, user: Sequence[tuple[str, int, Requirement]]) -> None:
+            """A requirement this image's Python cannot have is not a pin conflict: say so first."""
+            python_version.raise_if_refused(output, builders, user)
+
+        return wrapper.Guard(self.layout.wrapper, installed, python_refused)
 
 
 def install(

@@ -16,6 +16,9 @@ class Layout:
     wrapper: Path = Path("/opt/s2i/wrapper-requirements.txt")  # keeps seldon-core working
     wrapper_wheels: Path = Path("/opt/s2i/wheels")  # seldon-core rebuilt for the stack (wrapperwheel.py)
     conda: Path = Path("/opt/app-root/conda")  # environment.yml's prefix (fixed: needs no relocation)
+    builders: Path = Path(
+        "/opt/s2i/builders.txt"
+    )  # every builder's Python and image names (Dockerfile.python3)
     secrets: Path = Path("/opt/s2i/secrets")  # `s2i build -i ./secrets:/opt/s2i/secrets`: netrc, pip.conf
 
     @property

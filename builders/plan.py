@@ -14,7 +14,7 @@ import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from builders import conda, deps, locks
+from builders import conda, deps, locks, python_version
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
 
@@ -84,7 +84,12 @@ def plan(source: Path, layout: Layout = IMAGE) -> Plan:
     conda_file = conda.find(source)
     environment = conda.read(source, conda_file) if conda_file else None
     conda_plan = conda.decide(environment, layout) if environment else None
+    # the Python the source asks for, unless a conda environment brings its own
+    python_notes = (
+        [] if conda_plan and conda_plan.app_environment else python_version.check(source, layout.builders)
+    )
     project, skipped, notes = _project(source, found)
+    notes = python_notes + notes
     requirements = next((n for n in REQUIREMENTS if n in found), None)
     if requirements == "requirements.txt" and "requirements.in" in found:
         notes.append(

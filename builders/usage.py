@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 
-from builders import __version__, wrapper
+from builders import __version__, python_version, wrapper
+from builders.layout import IMAGE
 
-IMAGE_NAME = "seldonio/seldon-core-s2i-python3"
 # Images built FROM this builder add what they bring as notes here, one .txt file each.
 NOTES = Path("/opt/s2i/usage.d")
 
 TEXT = """\
-Seldon Core Python builder {version} ({wrapper} wrapper, Python 3.11)
+Seldon Core Python builder {version} ({wrapper} wrapper, Python {python})
 
 Build a Seldon microservice image from a folder of Python source:
 
-  s2i build ./my-model {image}:{version} my-model:0.1
+  s2i build ./my-model {image} my-model:0.1
   docker run --rm -p 9000:9000 -p 9500:9500 -p 6000:6000 my-model:0.1
 
 The source folder holds:
@@ -31,6 +32,12 @@ The source folder holds:
                         installed first into /opt/app-root/conda (on PATH, LD_LIBRARY_PATH,
                         CONDA_PREFIX at run time), then its `pip:` section
   before-run            optional: an executable run before the server starts
+
+One builder per Python:
+{builders}
+A source that asks for another Python (requires-python in pyproject.toml, uv.lock or
+pylock.toml; .python-version; python_version in the Pipfile) fails at once, naming the
+builder that fits. A conda environment that pins python brings its own.
 
 Build variables (.s2i/environment or `s2i build -e KEY=VALUE`):
   MODEL_NAME            required. MyModel, or package.module.MyModel
@@ -112,11 +119,22 @@ Try it:
 """
 
 
-def text(notes: Path = NOTES) -> str:
+def text(notes: Path = NOTES, builders_file: Path = IMAGE.builders, python: str | None = None) -> str:
+    python = python or platform.python_version()
+    minor = ".".join(python.split(".")[:2])
+    images = python_version.builders(builders_file)
+    own = images.get(minor) or (python_version.image_name(minor),)
+    listed = "".join(f"  Python {m}: {' = '.join(names)}\n" for m, names in images.items())
     extra = "".join("\n" + note.read_text(encoding="utf-8") for note in sorted(notes.glob("*.txt")))
+    # the default Python's image is also seldon-core-s2i-python3, the name its example uses (the last)
     return (
         TEXT.format(
-            version=__version__, image=IMAGE_NAME, wrapper=wrapper.TITLE, wrapper_version=wrapper.VERSION
+            version=__version__,
+            image=own[-1],
+            python=python,
+            builders=listed,
+            wrapper=wrapper.TITLE,
+            wrapper_version=wrapper.VERSION,
         )
         + extra
     )

@@ -12,7 +12,7 @@ The pins are in builders/wrapper-requirements.txt (in the images: Layout.wrapper
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import metadata
@@ -199,10 +199,18 @@ class Guard:
     """The wrapper's pins (from `pins_file`) and the versions installed now (`installed`: {canonical
     name: version}, from a freeze): what every install of one build checks against."""
 
-    def __init__(self, pins_file: Path, installed: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        pins_file: Path,
+        installed: Mapping[str, str],
+        first: Callable[[str, Sequence[tuple[str, int, Requirement]]], None] | None = None,
+    ) -> None:
+        """`first`: called with a failed install's output before the pins are blamed; it raises
+        when another cause explains the failure (the image's Python, builders.python_version)."""
         self.pins_file = str(pins_file)
         self.pins = pins(pins_file.read_text(encoding="utf-8")) if pins_file.is_file() else {}
         self.installed = dict(installed)
+        self.first = first
 
     def exact(self) -> list[str]:
         """The wrapper's pinned packages at the versions installed now (hash-checking mode wants `==`)."""
@@ -227,6 +235,8 @@ class Guard:
             yield
         except CommandError as exc:
             output = exc.output_tail
+            if self.first is not None:
+                self.first(output, user)
             found = conflicts(user, self.pins, self.installed, output)
             explanation = resolver_explanation(output)
             sides = [(c.user, c.wrapper) for c in found]

@@ -530,6 +530,40 @@ def recycling_rows(ours_image: str) -> list[Row]:
     return rows
 
 
+# scikit-learn 1.5.2 (the iris source's) has no wheels for Python 3.14: the builders of every Python
+# build the same source with the first release that has wheels for all of them.
+PYTHONS_IRIS_REQUIREMENTS = "scikit-learn==1.7.2\njoblib==1.4.2\n"
+
+
+def python_rows(iris: Path, work: Path) -> list[Row]:
+    """One row per builder image (a Python each): its size, and the iris cold build with it, against
+    the python3 image (the default Python's) in the same run, builds taken in turns."""
+    from builders import python_version
+
+    source = work / "iris-every-python"
+    shutil.copytree(iris, source)
+    (source / "requirements.txt").write_text(PYTHONS_IRIS_REQUIREMENTS)
+    builders = {minor: harness.builder_image(minor) for minor in python_version.PYTHONS}
+    builders["3"] = harness.PYTHON3_BUILDER
+    times: dict[str, list[float]] = {minor: [] for minor in builders}
+    for attempt in range(ROUNDS):
+        log(f"cold builds of the iris source with each Python's builder, round {attempt + 1}")
+        for minor, builder in builders.items():
+            image = f"s2i-bench-iris:python{minor.replace('.', '')}-{TAG}"
+            harness.docker("rmi", "--force", image, check=False)
+            times[minor].append(timed_build(source, image, builder))
+            harness.docker("rmi", "--force", image, check=False)
+    reference, size_reference = min(times["3"]), image_size(harness.PYTHON3_BUILDER)
+    rows: list[Row] = []
+    for minor in python_version.PYTHONS:
+        name, size, cold = builders[minor].rsplit("/", 1)[-1], image_size(builders[minor]), min(times[minor])
+        rows.append((f"Builder {name} (Python {minor}): size (MB), vs python3", f"{size / 1e6:.0f}",
+                     f"{size_reference / 1e6:.0f}", ratio(size, size_reference)))  # fmt: skip
+        rows.append((f"Cold build, iris (scikit-learn 1.7.2), {name} (s, best of {ROUNDS}), vs python3",
+                     f"{cold:.1f}", f"{reference:.1f}", ratio(cold, reference)))  # fmt: skip
+    return rows
+
+
 def ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x" if theirs else "n/a"
 
@@ -621,6 +655,7 @@ def main() -> None:
 
         rows += grpc_sizing_rows(ours_image)
         rows += recycling_rows(ours_image)
+        rows += python_rows(source, work)
 
         report(rows, notes, (load_before, os.getloadavg()[1]))
     finally:

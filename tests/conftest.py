@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from builders import python_version
 from tests import harness
 
 
@@ -56,6 +57,15 @@ def onnx_builder(python3_builder: str) -> str:
     if not harness.image_exists(harness.ONNX_BUILDER):
         subprocess.run(["make", "images"], cwd=harness.ROOT, check=True)
     return harness.ONNX_BUILDER
+
+
+@pytest.fixture(scope="session", params=[p for p in python_version.PYTHONS if p != python_version.DEFAULT])
+def other_builder(request: pytest.FixtureRequest, python3_builder: str) -> str:
+    """Each builder of another Python than the default's (`make images` builds them all)."""
+    image = harness.builder_image(request.param)
+    if not harness.image_exists(image):
+        subprocess.run(["make", "images"], cwd=harness.ROOT, check=True)
+    return image
 
 
 @pytest.fixture(scope="session")

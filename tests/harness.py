@@ -29,6 +29,13 @@ ONNX_BUILDER = os.environ.get("ONNX_IMAGE", f"seldonio/seldon-core-s2i-python3-n
 DOCKER = os.environ.get("DOCKER", "docker")
 
 
+def builder_image(minor: str) -> str:
+    """The builder of one Python, named as the Makefile names it: PYTHON_IMAGE's repository plus the
+    minor version (seldon-core-s2i-python3 -> seldon-core-s2i-python313), PYTHON_IMAGE's tag."""
+    repository, tag = PYTHON3_BUILDER.rsplit(":", 1)
+    return f"{repository}{minor.split('.', 1)[1]}:{tag}"
+
+
 def docker(*args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([DOCKER, *args], capture_output=True, check=check, input=input)
 
@@ -158,6 +165,12 @@ def wait_ready(server: Server, timeout: float) -> float:
             raise AssertionError(f"container exited before it was ready:\n{server.logs()}")
         time.sleep(0.25)
     raise AssertionError(f"not ready after {timeout}s:\n{server.logs()}")
+
+
+def site_packages(image: str) -> str:
+    """The application environment's site-packages folder (lib/python3.X/site-packages)."""
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    return docker("run", "--rm", image, "/opt/app-root/bin/python", "-c", code).stdout.decode().strip()
 
 
 def make_wheel(directory: Path, name: str, version: str, source: str, requires: Sequence[str] = ()) -> Path:

@@ -4,6 +4,7 @@ reader validates it and selects the packages for this interpreter."""
 
 from __future__ import annotations
 
+import platform
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,8 @@ def requirements(path: Path) -> tuple[str, tuple[str, ...]]:
         selected = list(pylock.select())
     except (PylockValidationError, PylockSelectError) as exc:
         tip = (
-            "Regenerate pylock.toml for Python 3.11 on Linux x86_64 (for example `uv export "
-            "--format pylock.toml`), or fix the entry named."
+            f"Regenerate pylock.toml for Python {platform.python_version()} on Linux x86_64 (for "
+            "example `uv export --format pylock.toml`), or fix the entry named."
         )
         if "path or url must be provided" in str(exc):  # PEP 751 wants one for every file
             tip = (

@@ -113,6 +113,9 @@ def main() -> None:
     if os.environ.get(METRICS_VARIABLE, "").strip().lower() != "stock":
         use_mmap_metrics(microservice)
     use_graceful_stop(microservice, wrapper)
+    # Python 3.14 starts processes with forkserver by default on Linux; the wrapper hands its server
+    # processes local functions, which only fork carries (the default of 3.11 to 3.13 on Linux).
+    microservice.mp.set_start_method("fork", force=True)
     use_v2(wrapper, sys.argv[1:])
     sys.argv[0] = "seldon-core-microservice"
     microservice.main()

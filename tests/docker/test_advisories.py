@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from builders import deps
+from builders import deps, python_version
 from tests import advisories, harness
 
 pytestmark = pytest.mark.docker
@@ -22,11 +22,12 @@ def installed(image: str, python: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("environment", sorted(ENVIRONMENTS))
-@pytest.mark.parametrize("builder", ["python3", "ngraph-onnx"])
+@pytest.mark.parametrize("builder", [*python_version.PYTHONS, "ngraph-onnx"])
 def test_no_release_below_a_published_fix(
     builder: str, environment: str, python3_builder: str, onnx_builder: str
 ) -> None:
-    image = python3_builder if builder == "python3" else onnx_builder
+    """Every builder image: one per Python (python313 is also python3), and ngraph-onnx."""
+    image = onnx_builder if builder == "ngraph-onnx" else harness.builder_image(builder)
     checked, listed = advisories.load()
     versions = installed(image, ENVIRONMENTS[environment])
     found = advisories.findings(versions, listed)

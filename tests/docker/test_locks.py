@@ -198,7 +198,7 @@ def test_lock_breaking_a_requirement_in_the_builders_environment_fails_naming_bo
     pinned_names = {
         Requirement(line).name.lower() for line in pins.splitlines() if line and line[0].isalpha()
     }
-    site = "/opt/app-root/lib/python3.11/site-packages"
+    site = harness.site_packages(python3_builder)
     probe = harness.docker("run", "--rm", python3_builder, "/opt/s2i/tools/bin/python", "-c",
                            PROBE.replace("PATH", repr(site)))  # fmt: skip
     candidates = []

@@ -180,7 +180,8 @@ def test_usage_script(python3_builder: str) -> None:
     explicit = harness.s2i_usage(harness.docker("run", "--rm", python3_builder, "/usr/libexec/s2i/usage"))
     default = harness.s2i_usage(harness.docker("run", "--rm", python3_builder))
     assert explicit == default
-    assert f"s2i build ./my-model seldonio/seldon-core-s2i-python3:{harness.VERSION} my-model:0.1" in explicit
+    # the name the image was built under (PYTHON_IMAGE; committed default seldon-core-s2i-python3:VERSION)
+    assert f"s2i build ./my-model {harness.PYTHON3_BUILDER} my-model:0.1" in explicit
     assert "http://127.0.0.1:9000/api/v1.0/predictions" in explicit
 
 

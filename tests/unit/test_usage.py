@@ -6,7 +6,7 @@ from builders import __version__, usage
 
 
 def test_usage_names_the_build_command_every_variable_and_the_ports() -> None:
-    text = usage.text()
+    text = usage.text(python="3.13.5")  # the default Python's image carries the python3 name too
     assert f"s2i build ./my-model seldonio/seldon-core-s2i-python3:{__version__} my-model:0.1" in text
     for variable in (
         "MODEL_NAME", "SERVICE_TYPE", "PAYLOAD_PASSTHROUGH", "EXTRA_INDEX_URL", "PIP_TRUSTED_HOST",

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from builders import wrapper
+from builders import python_version, wrapper
 from tests import harness
 
 pytestmark = pytest.mark.docker
@@ -72,11 +72,18 @@ def combiner(python3_builder: str, tmp_path_factory: pytest.TempPathFactory) -> 
     harness.docker("rmi", "--force", image, check=False)
 
 
-@pytest.mark.parametrize("which", ["python3", "onnx"])
+BUILDERS = [*python_version.PYTHONS, "ngraph-onnx"]  # one per Python (python313 is also python3), and onnx
+
+
+def builder(name: str) -> str:
+    return harness.ONNX_BUILDER if name == "ngraph-onnx" else harness.builder_image(name)
+
+
+@pytest.mark.parametrize("which", BUILDERS)
 def test_the_builder_images_ship_seldon_core_1_17_1_under_apache(
-    which: str, request: pytest.FixtureRequest
+    which: str, python3_builder: str, onnx_builder: str
 ) -> None:
-    image = request.getfixturevalue("python3_builder" if which == "python3" else "onnx_builder")
+    image = builder(which)
     labels = json.loads(harness.docker("image", "inspect", image).stdout)[0]["Config"]["Labels"]
     assert labels["org.opencontainers.image.licenses"] == "Apache-2.0"
     assert labels["io.seldon.s2i.wrapper"] == wrapper.TITLE == "seldon-core 1.17.1 (Apache-2.0)"
@@ -97,15 +104,18 @@ def test_the_builder_images_ship_seldon_core_1_17_1_under_apache(
     )
     wheels = harness.docker("run", "--rm", image, "/opt/app-root/bin/python", "-c", script).stdout
     assert wheels.decode().strip() == "[]"
-    usage = harness.docker("run", "--rm", image).stdout.decode()
-    assert "(seldon-core 1.17.1 (Apache-2.0) wrapper, Python 3.11)" in usage
+    usage = harness.s2i_usage(harness.docker("run", "--rm", image))
+    python = harness.docker(
+        "run", "--rm", image, "python3", "-c", "import platform; print(platform.python_version())"
+    )
+    assert f"(seldon-core 1.17.1 (Apache-2.0) wrapper, Python {python.stdout.decode().strip()})" in usage
 
 
-@pytest.mark.parametrize("which", ["python3", "onnx"])
+@pytest.mark.parametrize("which", BUILDERS)
 def test_no_builder_environment_holds_a_production_restricting_licence(
-    which: str, request: pytest.FixtureRequest
+    which: str, python3_builder: str, onnx_builder: str
 ) -> None:
-    image = request.getfixturevalue("python3_builder" if which == "python3" else "onnx_builder")
+    image = builder(which)
     out = harness.docker(
         "run", "--rm", image, "/opt/s2i/tools/bin/python", "-I", "-c", RESTRICTED, *ENVIRONMENTS
     )

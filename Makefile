@@ -21,7 +21,8 @@ $(foreach py,$(PYTHONS),$(eval BASE_IMAGE_$(py) ?= seldon-s2i-base:$(SUITE_$(py)
 # replaced with the one bootstrapped.
 APT_SOURCES ?= $(firstword $(wildcard /etc/apt/sources.list.d/debian.sources /etc/apt/sources.list))
 # testing's Release files are valid for a week only, and a mirror that serves a dated snapshot serves
-# them expired: apt still checks their signatures, not their age (also kept for apt in the images).
+# them expired: apt still checks their signatures, not their age. For the bootstrap only: the option
+# file is removed from the image, so apt in an image checks dates as usual.
 BOOTSTRAP_OPTS ?= --aptopt='Acquire::Check-Valid-Until "false"'
 comma := ,
 HOST_SUITE := $(shell . /etc/os-release 2>/dev/null && echo $$VERSION_CODENAME)
@@ -68,6 +69,7 @@ base-image-%: docker
 			--dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
 			--customize-hook='copy-in /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs' \
 			--customize-hook='rm -rf "$$1"/var/lib/apt/lists/* "$$1"/var/cache/apt/*.bin' \
+			--customize-hook='rm -f "$$1"/etc/apt/apt.conf.d/99mmdebstrap' \
 			$(SUITE_$*) "$$tmp/base.tar" "$$tmp/$(notdir $(APT_SOURCES))" && \
 		$(DOCKER) import --change 'ENV LANG=C.UTF-8' --change 'CMD ["/bin/bash"]' "$$tmp/base.tar" $(BASE_IMAGE_$*); \
 	fi

@@ -10,13 +10,13 @@ logs `Plan.report()`, install.py carries the plan out, incremental.py fingerprin
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builders import conda, deps, locks, python_version
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
+from builders.readers import read_toml
 
 REQUIREMENTS = ("requirements.txt", "requirements.in")
 PROJECT = ("setup.py", "pyproject.toml")
@@ -157,11 +157,5 @@ def _relative(path: Path, source: Path) -> str:
 
 
 def _is_project(path: Path) -> bool:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{path} is not valid TOML: {exc}",
-            "Fix the file; the message names the line.",
-        ) from None
+    data = read_toml(path)
     return "project" in data or "build-system" in data

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import platform
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from packaging.utils import canonicalize_name
 
 from builders import __version__
 from builders.errors import ConfigError, PythonMismatch, PythonRefused
+from builders.readers import read_toml
 
 # Where an image without /opt/s2i/builders.txt (a development install) sends a source: the published
 # names. The first Python is the oldest, DEFAULT the newest stable one, also named seldon-core-s2i-python3.
@@ -222,11 +222,4 @@ def _first_line(path: Path) -> str | None:
 
 
 def _toml(path: Path) -> dict[str, object]:
-    if not path.is_file():
-        return {}
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{path} is not valid TOML: {exc}", "Fix the file; the message names the line."
-        ) from None
+    return read_toml(path) if path.is_file() else {}

@@ -12,30 +12,11 @@ The helpers below are shared by the four.
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
-from builders.errors import ConfigError
+from builders.readers import read_json, read_toml
 
-
-def read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(
-            f"{path} is not valid TOML: {exc}", "Fix the file (the message names the line)."
-        ) from None
-
-
-def read_json(path: Path, fix: str) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{path} is not valid JSON: {exc}", f"Run `{fix}` to rewrite it.") from None
-    return data if isinstance(data, dict) else {}
+__all__ = ["line", "read_json", "read_toml"]
 
 
 def line(requirement: str, hashes: Sequence[str]) -> str:

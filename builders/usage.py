@@ -84,14 +84,15 @@ Runtime variables (docker run -e, or the SeldonDeployment):
   PREDICTIVE_UNIT_METRICS_SERVICE_PORT  Prometheus /metrics port, default 6000
   PREDICTIVE_UNIT_PARAMETERS            JSON list of class parameters
   GUNICORN_WORKERS, GUNICORN_THREADS, GRPC_WORKERS, GRPC_THREADS, GUNICORN_MAX_REQUESTS,
-  SELDON_LOG_LEVEL, PAYLOAD_PASSTHROUGH and every other seldon-core wrapper variable pass through.
+  GUNICORN_MAX_REQUESTS_JITTER, SELDON_LOG_LEVEL, PAYLOAD_PASSTHROUGH and every other seldon-core
+  wrapper variable pass through.
   SELDON_S2I_DRAIN_SECONDS              after SIGTERM, keep serving this long while /health/ping
                                         answers 503 (default 5), then stop
   SELDON_S2I_GRACE_SECONDS              then requests in progress get this long (default 20)
   SELDON_S2I_METRICS                    mmap (default): custom metrics in per-process files;
                                         stock: the wrapper's own Manager-based class
   SELDON_S2I_V2_MODEL_NAME              the model's name in the Open Inference Protocol
-                                        (default: the class name of MODEL_NAME)
+                                        (default: the class's name)
 
 Two protocols, one class, the same ports:
   Seldon protocol   REST /api/v1.0/predictions, /health/ping, ...; gRPC seldon.protos.*

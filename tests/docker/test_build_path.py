@@ -96,6 +96,7 @@ def _masked(log: str) -> str:
         (r"\b[0-9a-f]{12,64}\b", "<HASH>"),
         (r"s2i-test-[\w.-]+:[0-9a-f]{8}", "<IMAGE>"),
         (r"builder \S+\)", "builder <VERSION>)"),
+        (r"\b(Python 3\.\d+)\.\d+\b", r"\1.<PATCH>"),  # the suite's patch release moves
     ]
     for pattern, replacement in rules:
         log = re.sub(pattern, replacement, log)
@@ -112,3 +113,22 @@ def test_the_whole_build_log_of_the_model_template(python3_builder: str) -> None
     if os.environ.get("UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(log, encoding="utf-8")
     assert log == GOLDEN.read_text(encoding="utf-8")
+
+
+# The failures users meet most, each log pinned whole as the happy path's is (heroku's tests pin theirs
+# the same way): what the user reads at 2 a.m. changes only on purpose.
+FAILURES = ["missing_class", "wrapper_conflict", "requires_newer_python"]
+
+
+@pytest.mark.parametrize("scenario", FAILURES)
+def test_the_whole_build_log_of_a_failure(python3_builder: str, scenario: str) -> None:
+    image = harness.unique_tag(scenario)
+    result = harness.build(harness.FIXTURES / scenario, image)
+    assert result.returncode in (1, 2), result.log
+    assert not harness.image_exists(image)
+    log = _masked(result.log)
+    golden = Path(__file__).with_name("golden") / f"{scenario}.log"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_text(log, encoding="utf-8")
+    assert log == golden.read_text(encoding="utf-8")

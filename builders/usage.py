@@ -78,6 +78,12 @@ Runtime variables (docker run -e, or the SeldonDeployment):
   SELDON_S2I_GRACE_SECONDS              then requests in progress get this long (default 20)
   SELDON_S2I_METRICS                    mmap (default): custom metrics in per-process files;
                                         stock: the wrapper's own Manager-based class
+  SELDON_S2I_SERVER                     granian (default): the REST server; gunicorn: the wrapper's
+                                        own (GUNICORN_* variables apply to either; README has the table)
+
+Probes: liveness GET /health/live (or /v2/health/live) answers 200 while load() runs; readiness
+GET /health/ping (or /v2/health/ready) 503 until the class has loaded, then 200; gRPC health
+(grpc.health.v1.Health) NOT_SERVING, then SERVING.
 
 Try it:
   curl -s -H 'Content-Type: application/json' \\

@@ -36,6 +36,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import seldon_s2i_probes as probes
 from gunicorn.arbiter import Arbiter
 from gunicorn.workers.sync import SyncWorker
 
@@ -47,8 +48,6 @@ DEFAULT_DRAIN = 5.0
 DEFAULT_GRACE = 20.0
 WORKER_CLASS = f"{__name__}.DrainingSyncWorker"  # gunicorn turns it into gthread for GUNICORN_THREADS > 1
 
-# One byte shared by every process forked after this import: 1 while draining.
-_draining = mmap.mmap(-1, 1)
 # Set by SIGTERM in a gRPC process (see _on_term).
 _stop = threading.Event()
 _grpc_parent: Any = None  # the process that runs the gRPC workers, set by start_servers
@@ -61,10 +60,6 @@ def seconds(variable: str, default: float) -> float:
         return max(0.0, float(os.environ.get(variable, "").strip() or default))
     except ValueError:
         return default
-
-
-def draining() -> bool:
-    return _draining[0] == 1
 
 
 def _on_term(signum: int, frame: Any) -> None:
@@ -155,14 +150,14 @@ class GracefulArbiter(Arbiter):  # type: ignore[misc]
 
     def handle_term(self) -> None:
         drain = seconds(DRAIN_VARIABLE, DEFAULT_DRAIN)
-        if not draining() and drain > 0:
-            _draining[0] = 1
+        if not probes.draining() and drain > 0:
+            probes.start_draining()
             self.log.info("SIGTERM: draining for %gs (/health/ping answers 503), then stopping", drain)
             timer = threading.Timer(drain, os.kill, (os.getpid(), signal.SIGTERM))
             timer.daemon = True
             timer.start()
             return
-        _draining[0] = 1
+        probes.start_draining()
         self.log.info("Stopping: REST and gRPC finish the requests they accepted")
         _stop_grpc()
         raise StopIteration
@@ -174,7 +169,7 @@ class GracefulArbiter(Arbiter):  # type: ignore[misc]
             return
         busy = set(self.replacing) | self.retiring
         for old in asking:
-            if old in self.WORKERS and old not in busy and not draining():
+            if old in self.WORKERS and old not in busy and not probes.draining():
                 new = self.spawn_worker()
                 self.replacing[old] = (new, self.WORKERS[new].tmp.last_update())
                 self.log.info("Worker %s reached its max requests: starting %s to replace it", old, new)
@@ -256,17 +251,3 @@ class DrainingSyncWorker(SyncWorker):  # type: ignore[misc]
                         break
                     raise
 
-
-def readiness(app: Any) -> Any:
-    """The REST app, with /health/ping answering 503 while draining."""
-    from flask import Response
-
-    ping = app.view_functions["HealthPing"]
-
-    def health_ping() -> Any:
-        if draining():
-            return Response("draining", status=503)
-        return ping()
-
-    app.view_functions["HealthPing"] = health_ping
-    return app

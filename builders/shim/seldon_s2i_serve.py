@@ -5,9 +5,11 @@ and protocol) after replacing a few of that module's names:
 
 - `SeldonMetrics` by `seldon_s2i_metrics.MmapSeldonMetrics` (no Manager process, no round trip on
   the request path; same exposition). `SELDON_S2I_METRICS=stock` keeps the wrapper's own class.
-- `start_servers`, `_wait_forever` (the gRPC processes' wait) and the REST gunicorn application's
-  arbiter and worker class, plus `/health/ping`, for a stop that loses no request
-  (`seldon_s2i_graceful`).
+- `UserModelApplication`, the REST server: granian by default (`seldon_s2i_granian`), or gunicorn
+  with `SELDON_S2I_SERVER=gunicorn` (its arbiter and worker class from `seldon_s2i_graceful`). Either
+  serves the wrapper's Flask app, as WSGI, behind `seldon_s2i_probes.ProbeLayer` (liveness, readiness).
+- `start_servers`, `_run_grpc_server` and `_wait_forever` (the gRPC processes), for health while
+  load() runs and a stop that loses no request (`seldon_s2i_probes`, `seldon_s2i_graceful`).
 
 The names are replaced in the module that looks them up when `main()` runs; seldon-core is pinned by
 the builder, and tests/docker/test_serving.py compares the result with the stock wrapper's.
@@ -24,8 +26,10 @@ import sys
 from typing import Any
 
 import seldon_s2i_graceful as graceful
+import seldon_s2i_probes as probes
 
 METRICS_VARIABLE = "SELDON_S2I_METRICS"
+SERVER_VARIABLE = "SELDON_S2I_SERVER"
 logger = logging.getLogger(__name__)
 
 
@@ -47,8 +51,7 @@ def use_mmap_metrics(microservice: Any) -> None:
     microservice.SeldonMetrics = factory
 
 
-def use_graceful_stop(microservice: Any, wrapper: Any) -> None:
-    stock_rest_app = wrapper.get_rest_microservice
+def use_gunicorn(microservice: Any) -> None:
     stock_application = microservice.UserModelApplication
 
     class GracefulApplication(stock_application):  # type: ignore[misc,valid-type]
@@ -58,23 +61,42 @@ def use_graceful_stop(microservice: Any, wrapper: Any) -> None:
             self.cfg.set("graceful_timeout", math.ceil(grace))  # gunicorn takes whole seconds
             self.cfg.set("worker_class", graceful.WORKER_CLASS)
 
+        def load(self) -> Any:
+            app = super().load()  # the worker loads the model before it accepts a connection
+            probes.mark_loaded()
+            model_name = os.environ.get("SELDON_S2I_COMPONENT") or self.interface_name.rpartition(".")[2]
+            return probes.ProbeLayer(app, model_name)
+
         def run(self) -> None:
             graceful.run_arbiter(self)
 
     microservice.UserModelApplication = GracefulApplication
+
+
+def use_granian(microservice: Any) -> None:
+    from seldon_s2i_granian import GranianApplication
+
+    probes.setup(report_to=os.getpid())
+    microservice.UserModelApplication = GranianApplication
+
+
+def use_graceful_stop(microservice: Any) -> None:
+    microservice._run_grpc_server = probes.run_grpc_server
     microservice._wait_forever = graceful.wait_then_stop_grpc
     microservice.start_servers = lambda *targets: graceful.start_servers(*targets, mp=microservice.mp)
-    wrapper.get_rest_microservice = lambda *args, **kwargs: graceful.readiness(
-        stock_rest_app(*args, **kwargs)
-    )
 
 
 def main() -> None:
-    from seldon_core import microservice, wrapper
+    from seldon_core import microservice
 
     if os.environ.get(METRICS_VARIABLE, "").strip().lower() != "stock":
         use_mmap_metrics(microservice)
-    use_graceful_stop(microservice, wrapper)
+    if os.environ.get(SERVER_VARIABLE, "").strip().lower() == "gunicorn":
+        probes.setup(report_to=None)
+        use_gunicorn(microservice)
+    else:
+        use_granian(microservice)
+    use_graceful_stop(microservice)
     sys.argv[0] = "seldon-core-microservice"
     microservice.main()
 

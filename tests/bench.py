@@ -19,7 +19,10 @@ machine (`.venv-mlserver`, made by `make bench` from tests/mlserver-requirements
 `parallel_workers: 0`: its default parallel inference pool does not start here (its worker process
 exits with "There is no current event loop in thread 'MainThread'"). The sizing rows measure the
 serving defaults that builders/sizing.py sets: gRPC processes and threads, and worker recycling
-(GUNICORN_MAX_REQUESTS) with a model whose load() takes seconds.
+(GUNICORN_MAX_REQUESTS) with a model whose load() takes seconds. The framework-ceiling rows serve a
+plain Flask app (parse the JSON, answer it back: no wrapper, no model) from our image's environment,
+on gunicorn and on granian with 2 workers each, so the distance from the wrapper to its framework
+shows. BENCH_BUILDS=0 skips the build timings (each image is built once) for a serving-only run.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +58,7 @@ STOCK = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1", "GRPC_WORKERS": "1", 
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "10"))
 STARTS = 5
 ROUNDS = 3  # builds are timed this many times, the best kept: a shared machine's load comes and goes
+BUILDS = os.environ.get("BENCH_BUILDS", "1") != "0"  # 0: serving only, each image built once
 ROW = [[5.1, 3.5, 1.4, 0.2]]
 
 MODEL = '''"""The benchmark model: a scikit-learn iris classifier loaded from a joblib file."""
@@ -321,6 +326,97 @@ def serving(
         return {**result, "cpu_us": used / (result["rps"] * LOAD_SECONDS)}
 
 
+# A plain Flask app, the framework ceiling: what the wrapper's REST path costs on top of Flask itself.
+CEILING_APP = """
+from flask import Flask, jsonify, request
+app = Flask(__name__)
+@app.post("/api/v1.0/predictions")
+def predict():
+    return jsonify({"data": {"ndarray": request.get_json()["data"]["ndarray"]}})
+@app.get("/health/ping")
+def ping():
+    return "pong"
+"""
+CEILING_SERVERS = {
+    "gunicorn": "exec python -m gunicorn --workers 2 --bind 127.0.0.1:$PORT ceiling:app",
+    "granian": "exec python -m granian --interface wsgi --workers 2 --blocking-threads 1 --host 127.0.0.1 "
+    "--port $PORT --no-ws ceiling:app",
+}
+
+
+@contextlib.contextmanager
+def ceiling_server(image: str, server: str) -> Iterator[harness.Server]:
+    """The plain Flask app on `server`, run from our image's application environment."""
+    port = harness.free_port()
+    name = f"s2i-bench-ceiling-{uuid.uuid4().hex[:8]}"
+    script = 'cd /tmp && printf %s "$APP" > ceiling.py && export PATH=/opt/app-root/bin:$PATH && '
+    script += CEILING_SERVERS[server]
+    harness.docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "-e",
+        f"PORT={port}",
+        "-e",
+        f"APP={CEILING_APP}",
+        image,
+        "sh",
+        "-c",
+        script,
+    )
+    found = harness.Server(name, port, 0, 0)
+    try:
+        harness.wait_ready(found, 60)
+        yield found
+    finally:
+        harness.docker("rm", "--force", name, check=False)
+
+
+def ceiling_rest(image: str, server: str) -> dict[str, float]:
+    with ceiling_server(image, server) as found:
+        seldon_rest(found)  # warm-up
+        before = container_cpu_us(found.container)
+        result = seldon_rest(found)
+        used = container_cpu_us(found.container) - before
+        return {**result, "cpu_us": used / (result["rps"] * LOAD_SECONDS)}
+
+
+def ceiling_rows(ours_image: str, ours: dict[str, float]) -> list[Row]:
+    log(f"framework ceiling: a plain Flask app on gunicorn and on granian, {LOAD_SECONDS}s each, best of 3")
+    plain = best_of(
+        {server: (lambda server=server: ceiling_rest(ours_image, server)) for server in CEILING_SERVERS}
+    )
+    flask_granian, flask_gunicorn = plain["granian"], plain["gunicorn"]
+    rows = [
+        (
+            "REST framework ceiling: plain Flask app, granian vs gunicorn, 2 workers each (req/s (p99 ms))",
+            f"{flask_granian['rps']:.0f} ({flask_granian['p99']:.1f})",
+            f"{flask_gunicorn['rps']:.0f} ({flask_gunicorn['p99']:.1f})",
+            ratio(flask_granian["rps"], flask_gunicorn["rps"]),
+        )
+    ]
+    rows.append(
+        (
+            "REST, our image at its defaults vs the plain Flask app on granian (req/s (p99 ms))",
+            f"{ours['rps']:.0f} ({ours['p99']:.1f})",
+            f"{flask_granian['rps']:.0f} ({flask_granian['p99']:.1f})",
+            ratio(ours["rps"], flask_granian["rps"]),
+        )
+    )
+    rows.append(
+        (
+            "REST server CPU per request, our image vs the plain Flask app on granian (µs)",
+            f"{ours['cpu_us']:.0f}",
+            f"{flask_granian['cpu_us']:.0f}",
+            ratio(ours["cpu_us"], flask_granian["cpu_us"]),
+        )
+    )
+    return rows
+
+
 def mlserver_rest(source: Path) -> dict[str, float]:
     with mlserver(source / "model.joblib") as url:
         wrk(url, MLSERVER_BODY)  # warm-up
@@ -351,14 +447,33 @@ def comparison_rows(label: str, ours: dict[str, float], theirs: dict[str, float]
 
 
 def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
-    log(f"REST load, {LOAD_SECONDS}s each, best of 3 in turns: our defaults, stock, MLServer")
+    log(f"REST load, {LOAD_SECONDS}s each, best of 3 in turns: ours, stock, MLServer, ours on gunicorn")
     rest = best_of({
         "ours": lambda: serving(ours_image, None, seldon_rest),
         "stock": lambda: serving(base_image, None, seldon_rest),
         "MLServer": lambda: mlserver_rest(source),
+        "gunicorn": lambda: serving(ours_image, {"SELDON_S2I_SERVER": "gunicorn"}, seldon_rest),
     })  # fmt: skip
     rows = comparison_rows("REST", rest["ours"], rest["stock"], "stock")
     rows += comparison_rows("REST", rest["ours"], rest["MLServer"], "MLServer")
+    gunicorn = rest["gunicorn"]
+    rows.append(
+        (
+            "REST req/s (p99 ms), granian (default) vs SELDON_S2I_SERVER=gunicorn, our image",
+            f"{rest['ours']['rps']:.0f} ({rest['ours']['p99']:.1f})",
+            f"{gunicorn['rps']:.0f} ({gunicorn['p99']:.1f})",
+            ratio(rest["ours"]["rps"], gunicorn["rps"]),
+        )
+    )
+    rows.append(
+        (
+            "REST server CPU per request, granian vs gunicorn, our image (µs)",
+            f"{rest['ours']['cpu_us']:.0f}",
+            f"{gunicorn['cpu_us']:.0f}",
+            ratio(rest["ours"]["cpu_us"], gunicorn["cpu_us"]),
+        )
+    )
+    rows += ceiling_rows(ours_image, rest["ours"])
     log(f"gRPC load, {LOAD_SECONDS}s each, best of 3 in turns: our defaults, stock")
     calls = best_of({
         "ours": lambda: serving(ours_image, None, grpc_load),
@@ -440,6 +555,68 @@ def code_edit(source: Path, label: str) -> None:
         handle.write(f"# edit: {label}\n")
 
 
+def build_rows(source: Path, ours_image: str, base_image: str, s2i: str | None) -> list[Row]:
+    """Cold builds, incremental rebuilds and the save-artifacts stream, by each build tool."""
+    rows: list[Row] = []
+    # Cold builds: each builder with each build tool, best of ROUNDS, interleaved so that the load of a
+    # shared machine falls on both sides alike.
+    routes: list[tuple[str, Callable[[str, str], float]]] = [
+        ("own build command", lambda image, builder: timed_build(source, image, builder))
+    ]
+    if s2i:
+        routes.append(("s2i CLI", lambda image, builder: timed_s2i_build(s2i, source, image, builder)))
+    cold: dict[str, float] = {}
+    for route, build in routes:
+        times: dict[str, list[float]] = {ours_image: [], base_image: []}
+        for attempt in range(ROUNDS):
+            log(f"cold builds with the {route}, round {attempt + 1}")
+            for image, builder in ((ours_image, harness.PYTHON3_BUILDER), (base_image, BASELINE_BUILDER)):
+                harness.docker("rmi", "--force", image, check=False)
+                times[image].append(build(image, builder))
+        ours, base = min(times[ours_image]), min(times[base_image])
+        cold[route] = ours
+        rows.append((f"Cold build, iris, {route} (s, best of {ROUNDS})", f"{ours:.1f}", f"{base:.1f}",
+                     ratio(ours, base)))  # fmt: skip
+
+    # A code-only change, rebuilt with --incremental, compared with a cold build by the same tool.
+    # The own command: in place (assemble runs in the previous image), and s2i's route
+    # (save-artifacts restored by a new assemble), which it takes when a build variable changed
+    # (here BENCH_ROUND). The s2i CLI: always save-artifacts.
+    incremental: list[tuple[str, str, Callable[[int], float]]] = [
+        ("own build command, in place", "own build command",
+         lambda n: timed_build(source, ours_image, harness.PYTHON3_BUILDER, incremental=True)),
+        ("own build command, save-artifacts", "own build command",
+         lambda n: timed_build(source, ours_image, harness.PYTHON3_BUILDER, incremental=True,
+                               env={"BENCH_ROUND": str(n)})),
+    ]  # fmt: skip
+    if s2i:
+        incremental.append(("s2i CLI, save-artifacts", "s2i CLI",
+                            lambda n: timed_s2i_build(s2i, source, ours_image, harness.PYTHON3_BUILDER,
+                                                      incremental=True)))  # fmt: skip
+    for label, route, rebuild in incremental:
+        if label.endswith("in place") or route == "s2i CLI":
+            # start from a cold build by the same tool, with no build variable set
+            harness.docker("rmi", "--force", ours_image, check=False)
+            dict(routes)[route](ours_image, harness.PYTHON3_BUILDER)
+        timings = []
+        for attempt in range(ROUNDS):
+            log(f"rebuild after a code-only change ({label}), round {attempt + 1}")
+            code_edit(source, f"{label} {attempt}")
+            timings.append(rebuild(attempt))
+        inc = min(timings)
+        rows.append((f"Code-only rebuild --incremental, {label} (s, best of {ROUNDS}), vs its cold build",
+                     f"{inc:.1f}", f"{cold[route]:.1f}", ratio(inc, cold[route])))  # fmt: skip
+
+    log("save-artifacts through docker attach, json-file log then none")
+    by_driver = {
+        d: min(save_artifacts_seconds(ours_image, d) for _ in range(ROUNDS)) for d in ("json-file", "none")
+    }
+    rows.append((f"save-artifacts stream through attach, json-file log vs none (s, best of {ROUNDS})",
+                 f"{by_driver['json-file']:.1f}", f"{by_driver['none']:.1f}",
+                 ratio(by_driver["json-file"], by_driver["none"])))  # fmt: skip
+    return rows
+
+
 def main() -> None:
     load_before = os.getloadavg()[1]
     work = Path(tempfile.mkdtemp(prefix="s2i-bench-"))
@@ -458,63 +635,10 @@ def main() -> None:
         source = make_iris_source(work)
         rows: list[Row] = []
 
-        # Cold builds: each builder with each build tool, best of ROUNDS, interleaved so that the load of a
-        # shared machine falls on both sides alike.
-        routes: list[tuple[str, Callable[[str, str], float]]] = [
-            ("own build command", lambda image, builder: timed_build(source, image, builder))
-        ]
-        if s2i:
-            routes.append(("s2i CLI", lambda image, builder: timed_s2i_build(s2i, source, image, builder)))
-        cold: dict[str, float] = {}
-        for route, build in routes:
-            times: dict[str, list[float]] = {ours_image: [], base_image: []}
-            for attempt in range(ROUNDS):
-                log(f"cold builds with the {route}, round {attempt + 1}")
-                for image, builder in ((ours_image, harness.PYTHON3_BUILDER), (base_image, BASELINE_BUILDER)):
-                    harness.docker("rmi", "--force", image, check=False)
-                    times[image].append(build(image, builder))
-            ours, base = min(times[ours_image]), min(times[base_image])
-            cold[route] = ours
-            rows.append((f"Cold build, iris, {route} (s, best of {ROUNDS})", f"{ours:.1f}", f"{base:.1f}",
-                         ratio(ours, base)))  # fmt: skip
-
-        # A code-only change, rebuilt with --incremental, compared with a cold build by the same tool.
-        # The own command: in place (assemble runs in the previous image), and s2i's route
-        # (save-artifacts restored by a new assemble), which it takes when a build variable changed
-        # (here BENCH_ROUND). The s2i CLI: always save-artifacts.
-        incremental: list[tuple[str, str, Callable[[int], float]]] = [
-            ("own build command, in place", "own build command",
-             lambda n: timed_build(source, ours_image, harness.PYTHON3_BUILDER, incremental=True)),
-            ("own build command, save-artifacts", "own build command",
-             lambda n: timed_build(source, ours_image, harness.PYTHON3_BUILDER, incremental=True,
-                                   env={"BENCH_ROUND": str(n)})),
-        ]  # fmt: skip
-        if s2i:
-            incremental.append(("s2i CLI, save-artifacts", "s2i CLI",
-                                lambda n: timed_s2i_build(s2i, source, ours_image, harness.PYTHON3_BUILDER,
-                                                          incremental=True)))  # fmt: skip
-        for label, route, rebuild in incremental:
-            if label.endswith("in place") or route == "s2i CLI":
-                # start from a cold build by the same tool, with no build variable set
-                harness.docker("rmi", "--force", ours_image, check=False)
-                dict(routes)[route](ours_image, harness.PYTHON3_BUILDER)
-            timings = []
-            for attempt in range(ROUNDS):
-                log(f"rebuild after a code-only change ({label}), round {attempt + 1}")
-                code_edit(source, f"{label} {attempt}")
-                timings.append(rebuild(attempt))
-            inc = min(timings)
-            rows.append((f"Code-only rebuild --incremental, {label} (s, best of {ROUNDS}), vs its cold build",
-                         f"{inc:.1f}", f"{cold[route]:.1f}", ratio(inc, cold[route])))  # fmt: skip
-
-        log("save-artifacts through docker attach, json-file log then none")
-        by_driver = {
-            d: min(save_artifacts_seconds(ours_image, d) for _ in range(ROUNDS))
-            for d in ("json-file", "none")
-        }
-        rows.append((f"save-artifacts stream through attach, json-file log vs none (s, best of {ROUNDS})",
-                     f"{by_driver['json-file']:.1f}", f"{by_driver['none']:.1f}",
-                     ratio(by_driver["json-file"], by_driver["none"])))  # fmt: skip
+        if BUILDS:
+            rows += build_rows(source, ours_image, base_image, s2i)
+        else:
+            timed_build(source, base_image, BASELINE_BUILDER)
 
         # the remaining rows compare images built by the own command: rebuild ours cold
         harness.docker("rmi", "--force", ours_image, check=False)

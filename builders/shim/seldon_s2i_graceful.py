@@ -250,4 +250,3 @@ class DrainingSyncWorker(SyncWorker):  # type: ignore[misc]
                     if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
                         break
                     raise
-

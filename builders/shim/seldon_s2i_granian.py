@@ -24,10 +24,8 @@ This file runs in the application interpreter and imports nothing from the build
 
 from __future__ import annotations
 
-import atexit
 import logging
 import math
-import multiprocessing.util
 import os
 import random
 import signal
@@ -36,13 +34,12 @@ import threading
 import time
 from typing import Any
 
+import seldon_s2i_graceful as graceful
+import seldon_s2i_probes as probes
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.mp import MPServer
-
-import seldon_s2i_graceful as graceful
-import seldon_s2i_probes as probes
 
 logger = logging.getLogger(__name__)
 CRASH_LOOP_SECONDS = 5.5  # granian's own: a worker dying again this soon after its respawn stops all
@@ -100,6 +97,9 @@ class SeldonGranian(MPServer):  # type: ignore[misc]
             for pid in _take_recycle_requests():
                 self.replace(pid)
 
+    def spawn(self, idx: int) -> Any:
+        return self._spawn_worker(idx=idx, target=self.spawn_target, callback_loader=self.target_loader)
+
     def respawn_crashed(self) -> bool:
         """Workers that died on their own are started again; False for a crash loop."""
         with self.lock:
@@ -112,7 +112,7 @@ class SeldonGranian(MPServer):  # type: ignore[misc]
                     logger.error("Worker %d keeps dying: stopping", worker.idx + 1)
                     return False
                 self.respawned[worker.idx] = now
-                new = self._spawn_worker(idx=worker.idx, target=self.spawn_target, callback_loader=self.target_loader)
+                new = self.spawn(worker.idx)
                 new.start()
                 self.wrks[position] = new
         return True
@@ -122,7 +122,7 @@ class SeldonGranian(MPServer):  # type: ignore[misc]
             old = next((w for w in self.wrks if w._id() == old_pid), None)
             if old is None or old_pid in self.pending or self.stopping or probes.draining():
                 return
-            new = self._spawn_worker(idx=old.idx, target=self.spawn_target, callback_loader=self.target_loader)
+            new = self.spawn(old.idx)
             new.interrupt_by_parent = True  # its death while loading is ours to handle, not granian's
             new.start()
             self.pending[old_pid] = new
@@ -246,16 +246,19 @@ class GranianApplication:
         from seldon_core.gunicorn_utils import post_worker_init
 
         post_worker_init(None)  # the master's multiprocessing atexit hook is not the worker's
-        atexit.unregister(multiprocessing.util._exit_function)
         if self.tracing and self.jaeger_extra_tags is not None:
             from flask_opentracing import FlaskTracing
             from seldon_core.utils import setup_tracing
 
             tracer = setup_tracing(self.interface_name)
             FlaskTracing(tracer, True, self.application, self.jaeger_extra_tags)
-        recycle = Recycler(int(self.options.get("max_requests") or 0), int(self.options.get("max_requests_jitter") or 0))
+        options = self.options
+        recycle = Recycler(
+            int(options.get("max_requests") or 0), int(options.get("max_requests_jitter") or 0)
+        )
         model_name = os.environ.get("SELDON_S2I_COMPONENT") or self.interface_name.rpartition(".")[2]
-        app = probes.ProbeLayer(self.application, model_name, recycle if recycle.after < sys.maxsize else None)
+        counted = recycle if recycle.after < sys.maxsize else None
+        app = probes.ProbeLayer(self.application, model_name, counted)
         if self.server.background_load:
             threading.Thread(target=probes.load_or_stop, args=(self.user_object,), daemon=True).start()
         else:

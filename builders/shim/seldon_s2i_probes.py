@@ -111,7 +111,7 @@ def load_or_stop(user_object: Any) -> None:
     """load(), then ready; or, when it raises, the cause logged once and the container stopped."""
     try:
         load(user_object)
-    except BaseException:
+    except Exception:  # noqa: BLE001  (whatever load() raises stops the container, told once)
         report_failure(traceback.format_exc())
         os._exit(3)
     mark_loaded()
@@ -189,7 +189,7 @@ def run_grpc_server(
     def gated(method: Callable[..., Any]) -> Callable[..., Any]:
         def call(self: Any, request: Any, context: Any) -> Any:
             if not _loaded:
-                context.abort(grpc.StatusCode.UNAVAILABLE, LOADING["status"]["info"])  # type: ignore[index]
+                context.abort(grpc.StatusCode.UNAVAILABLE, LOADING["status"]["info"])
             return method(self, request, context)
 
         return call

@@ -82,5 +82,6 @@ def test_ambiguous_framing_never_smuggles_a_request(counter: harness.Server, pro
 def test_a_plain_chunked_request_is_served(counter: harness.Server) -> None:
     """The control: the same raw socket, one framing, gets 200 and reaches the model."""
     before = calls(counter)
-    assert answer_to(counter.http, request(["Transfer-Encoding: chunked", "Connection: close"], CHUNKED)) == (200, 1)
+    plain = request(["Transfer-Encoding: chunked", "Connection: close"], CHUNKED)
+    assert answer_to(counter.http, plain) == (200, 1)
     assert calls(counter) == before + 2

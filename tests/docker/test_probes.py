@@ -19,6 +19,8 @@ from tests import harness
 pytestmark = pytest.mark.docker
 
 LOAD_SECONDS = 15
+READY_MODEL = "/v2/models/ServingModel/ready"
+SERVING = health_pb2.HealthCheckResponse.SERVING
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +64,8 @@ def test_live_at_once_ready_only_once_loaded(image: str) -> None:
     started = time.monotonic()
     with harness.serve(image, env=env, wait_for="/health/live", timeout=60) as server:
         live_after = time.monotonic() - started
-        loading = {path: timed_get(server, path) for path in ("/health/live", "/v2/health/live", "/health/ping",
-                                                                "/v2/health/ready", "/v2/models/ServingModel/ready")}  # fmt: skip
+        paths = ("/health/live", "/v2/health/live", "/health/ping", "/v2/health/ready", READY_MODEL)
+        loading = {path: timed_get(server, path) for path in paths}
         prediction = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[0.0, 1.0]]}})
         with grpc.insecure_channel(f"127.0.0.1:{server.grpc}") as channel:
             grpc.channel_ready_future(channel).result(timeout=30)
@@ -76,7 +78,7 @@ def test_live_at_once_ready_only_once_loaded(image: str) -> None:
                 "/v2/health/live": 200,
                 "/health/ping": 503,
                 "/v2/health/ready": 503,
-                "/v2/models/ServingModel/ready": 503,
+                READY_MODEL: 503,
             }
             assert max(seconds for _, seconds in loading.values()) < 1.0, loading
             assert prediction.status_code == 503
@@ -85,10 +87,10 @@ def test_live_at_once_ready_only_once_loaded(image: str) -> None:
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
             ready_after = harness.wait_ready(server, 60)
             deadline = time.monotonic() + 30
-            while grpc_health(channel) != health_pb2.HealthCheckResponse.SERVING and time.monotonic() < deadline:
+            while grpc_health(channel) != SERVING and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert list(grpc_predict(channel).data.tensor.values) == [0.0, 4.0]
-        for path in ("/health/ping", "/v2/health/ready", "/v2/models/ServingModel/ready", "/health/live"):
+        for path in paths:
             assert requests.get(server.url(path), timeout=5).status_code == 200, path
         reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[0.0, 1.0]]}})
         assert reply.status_code == 200 and reply.json()["data"]["ndarray"] == [[0.0, 1.0]]

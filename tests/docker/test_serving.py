@@ -205,7 +205,7 @@ def test_soak_at_defaults(soak_server: harness.Server) -> None:
                         failures.append(reply.text[:200])
 
     def grpc_loop() -> None:
-        with grpc.insecure_channel(f"127.0.0.1:{server.grpc}") as channel:
+        with connected(server) as channel:  # /health/ping is REST's readiness: gRPC may listen later
             stub = prediction_pb2_grpc.ModelStub(channel)
             tensor = prediction_pb2.Tensor(shape=[1, 2], values=[0.0, 2.0])
             request = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(tensor=tensor))

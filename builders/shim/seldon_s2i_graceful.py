@@ -38,6 +38,7 @@ from typing import Any
 
 import seldon_s2i_probes as probes
 from gunicorn.arbiter import Arbiter
+from gunicorn.errors import HaltServer
 from gunicorn.workers.sync import SyncWorker
 
 logger = logging.getLogger(__name__)
@@ -198,6 +199,9 @@ def run_arbiter(application: Any) -> None:
     """BaseApplication.run, with the graceful arbiter (same in gunicorn 20.1 and 23)."""
     try:
         GracefulArbiter(application).run()
+    except HaltServer as e:  # a second worker failing to boot while the first one's halt stops them
+        print(f"\nError: {e.reason}\n", file=sys.stderr)
+        sys.exit(e.exit_status)
     except RuntimeError as e:
         print(f"\nError: {e}\n", file=sys.stderr)
         sys.stderr.flush()

@@ -23,6 +23,7 @@ import math
 import os
 import shutil
 import sys
+import traceback
 from typing import Any
 
 import seldon_s2i_graceful as graceful
@@ -62,7 +63,11 @@ def use_gunicorn(microservice: Any) -> None:
             self.cfg.set("worker_class", graceful.WORKER_CLASS)
 
         def load(self) -> Any:
-            app = super().load()  # the worker loads the model before it accepts a connection
+            try:
+                app = super().load()  # the worker loads the model before it accepts a connection
+            except Exception:  # noqa: BLE001  (told once for all workers; gunicorn halts on exit 3)
+                probes.report_failure(traceback.format_exc())
+                os._exit(3)
             probes.mark_loaded()
             model_name = os.environ.get("SELDON_S2I_COMPONENT") or self.interface_name.rpartition(".")[2]
             return probes.ProbeLayer(app, model_name)

@@ -97,11 +97,13 @@ def test_live_at_once_ready_only_once_loaded(image: str) -> None:
     assert live_after < LOAD_SECONDS and ready_after > 1, (live_after, ready_after)
 
 
-def test_a_failing_load_stops_the_container_with_the_cause_logged_once(image: str) -> None:
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_failing_load_stops_the_container_with_the_cause_logged_once(image: str, server: str) -> None:
     env = {
         "PREDICTIVE_UNIT_PARAMETERS": parameters(load_seconds=1.0, fail_load=True),
         "GUNICORN_WORKERS": "2",
         "GRPC_WORKERS": "2",
+        "SELDON_S2I_SERVER": server,
     }
     container = f"s2i-test-{harness.unique_tag('x')[-8:]}"
     ports = {

@@ -506,6 +506,42 @@ def grpc_sizing_rows(ours_image: str) -> list[Row]:
     return rows
 
 
+def rest_worker_memory(image: str, env: dict[str, str]) -> dict[str, float]:
+    """Mean PSS and USS (MiB) of the REST worker processes after 10 s of load: the main process's
+    children that have no children themselves (the gRPC and metrics processes have theirs). Read from
+    the host's /proc, where the container's processes are."""
+    with harness.serve(image, env={**env, "GUNICORN_WORKERS": "2"}) as server:
+        seldon_rest(server)
+        table = (
+            harness.docker("top", server.container, "-eo", "pid,ppid,args").stdout.decode().splitlines()[1:]
+        )
+        rows = [(int(pid), int(ppid), args) for pid, ppid, args in (line.split(None, 2) for line in table)]
+        main = min(pid for pid, _, args in rows if "seldon_s2i_serve.py" in args)
+        parents = {ppid for _, ppid, _ in rows}
+        workers = [pid for pid, ppid, _ in rows if ppid == main and pid not in parents]
+        figures: dict[str, list[float]] = {"pss": [], "uss": []}
+        for pid in workers:
+            fields = dict(
+                line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+            )
+            kib = {key: int(value.split()[0]) for key, value in fields.items()}
+            figures["pss"].append(kib["Pss"] / 1024)
+            figures["uss"].append((kib["Private_Clean"] + kib["Private_Dirty"]) / 1024)
+        assert len(workers) == 2, rows
+        return {key: statistics.mean(values) for key, values in figures.items()}
+
+
+def memory_rows(ours_image: str) -> list[Row]:
+    log("REST worker memory, granian then gunicorn, 2 workers each")
+    granian = rest_worker_memory(ours_image, {})
+    gunicorn = rest_worker_memory(ours_image, {"SELDON_S2I_SERVER": "gunicorn"})
+    return [
+        (f"REST worker {kind.upper()} (MiB, mean of 2 workers), granian vs gunicorn, our image",
+         f"{granian[kind]:.1f}", f"{gunicorn[kind]:.1f}", ratio(granian[kind], gunicorn[kind]))
+        for kind in ("pss", "uss")
+    ]  # fmt: skip
+
+
 def recycling_rows(ours_image: str) -> list[Row]:
     """REST throughput with workers recycled (GUNICORN_MAX_REQUESTS) by a model whose load() takes seconds."""
     from builders import sizing
@@ -684,6 +720,7 @@ def main() -> None:
                          f"{old['cpu_us']:.0f}", ratio(new["cpu_us"], old["cpu_us"])))  # fmt: skip
 
         rows += grpc_sizing_rows(ours_image)
+        rows += memory_rows(ours_image)
         rows += recycling_rows(ours_image)
 
         report(rows, notes, (load_before, os.getloadavg()[1]))

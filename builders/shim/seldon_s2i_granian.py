@@ -42,6 +42,7 @@ from granian.log import LogLevels
 from granian.server.mp import MPServer
 
 logger = logging.getLogger(__name__)
+BIND_SECONDS = 0.5  # from a replacement's loaded marker to its socket listening (a few ms), with margin
 CRASH_LOOP_SECONDS = 5.5  # granian's own: a worker dying again this soon after its respawn stops all
 
 
@@ -134,6 +135,7 @@ class SeldonGranian(MPServer):  # type: ignore[misc]
         marker = probes.loaded_marker(new._id())
         while new.is_alive() and not marker.exists() and not self.stopping:
             time.sleep(0.05)
+        time.sleep(BIND_SECONDS)  # loaded: it opens its listening socket as soon as load() returns
         with self.lock:
             del self.pending[old._id()]
             if self.stopping or not new.is_alive() or old not in self.wrks:

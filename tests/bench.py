@@ -582,6 +582,16 @@ def recycling_rows(ours_image: str) -> list[Row]:
     return rows
 
 
+def reported(section: Callable[[str], list[Row]], image: str) -> list[Row]:
+    """A section's rows; one that fails (a failed request counts) gives a row saying so, and the
+    rows measured before it are still written."""
+    try:
+        return section(image)
+    except AssertionError as e:
+        first = next((line for line in str(e).splitlines() if "errors" in line), str(e).splitlines()[0])
+        return [(f"{section.__name__}: FAILED", first.strip()[:120], "", "")]
+
+
 def ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x" if theirs else "n/a"
 
@@ -719,9 +729,8 @@ def main() -> None:
             rows.append((label % "server CPU per request" + " (µs)", f"{new['cpu_us']:.0f}",
                          f"{old['cpu_us']:.0f}", ratio(new["cpu_us"], old["cpu_us"])))  # fmt: skip
 
-        rows += grpc_sizing_rows(ours_image)
-        rows += memory_rows(ours_image)
-        rows += recycling_rows(ours_image)
+        for section in (grpc_sizing_rows, memory_rows, recycling_rows):
+            rows += reported(section, ours_image)
 
         report(rows, notes, (load_before, os.getloadavg()[1]))
     finally:

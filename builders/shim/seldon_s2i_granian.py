@@ -42,6 +42,7 @@ from granian.log import LogLevels
 from granian.server.mp import MPServer
 
 logger = logging.getLogger(__name__)
+RETIRE_SECONDS = 1.0  # a replaced worker's answers close their connections this long before it stops
 BIND_SECONDS = 0.5  # from a replacement's loaded marker to its socket listening (a few ms), with margin
 CRASH_LOOP_SECONDS = 5.5  # granian's own: a worker dying again this soon after its respawn stops all
 
@@ -53,6 +54,7 @@ class SeldonGranian(MPServer):  # type: ignore[misc]
         self.exit_code = 0
         self.lock = threading.RLock()
         self.pending: dict[int, Any] = {}  # old worker's pid -> the replacement loading for it
+        self.retiring: list[Any] = []  # replaced workers, until stopped
         self.respawned: dict[int, float] = {}
         self.stopping = False
 
@@ -143,18 +145,24 @@ class SeldonGranian(MPServer):  # type: ignore[misc]
                 return
             new.interrupt_by_parent = False
             self.wrks[self.wrks.index(old)] = new
+            self.retiring.append(old)
+            old.interrupt_by_parent = True
             logger.info("Worker %s serves: stopping worker %s", new._id(), old._id())
-            old.terminate()
+            os.kill(old._id(), signal.SIGUSR2)  # probes.retire: its keep-alive clients move on
         marker.unlink(missing_ok=True)
+        time.sleep(RETIRE_SECONDS)
+        old.terminate()
         old.join(self.workers_kill_timeout)
         if old.is_alive():
             old.kill()
+        with self.lock:
+            self.retiring.remove(old)
 
     def shutdown(self, exit_code: int = 0) -> None:
         with self.lock:
             self.stopping = True
-            for new in self.pending.values():
-                new.terminate()
+            for worker in [*self.pending.values(), *self.retiring]:
+                worker.terminate()
         graceful._stop_grpc()
         self.interrupt_children.clear()
         super().shutdown(exit_code or self.exit_code)
@@ -260,7 +268,8 @@ class GranianApplication:
         )
         model_name = os.environ.get("SELDON_S2I_COMPONENT") or self.interface_name.rpartition(".")[2]
         counted = recycle if recycle.after < sys.maxsize else None
-        app = probes.ProbeLayer(self.application, model_name, counted)
+        app = probes.ProbeLayer(self.application, model_name, counted, close_when_leaving=True)
+        signal.signal(signal.SIGUSR2, probes.retire)
         if self.server.background_load:
             threading.Thread(target=probes.load_or_stop, args=(self.user_object,), daemon=True).start()
         else:

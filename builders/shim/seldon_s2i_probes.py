@@ -56,6 +56,7 @@ LOADING = {
 # One byte shared by every process forked after this import: 1 while draining.
 _draining = mmap.mmap(-1, 1)
 _loaded = False
+_retiring = False  # this worker is being replaced: its answers close their connections
 # Set by the serving shim's main() before anything forks.
 state_dir: Path = Path(tempfile.gettempdir())
 main_pid: int | None = None  # the process to tell when load() fails; None: nobody (gunicorn)
@@ -87,6 +88,12 @@ def draining() -> bool:
 
 def start_draining() -> None:
     _draining[0] = 1
+
+
+def retire(*args: Any) -> None:
+    """SIGUSR2 in a granian worker about to be replaced: keep-alive clients move on, at an answer."""
+    global _retiring
+    _retiring = True
 
 
 def loaded_marker(pid: int) -> Path:
@@ -148,8 +155,18 @@ _LOADING_BODY = json.dumps(LOADING).encode() + b"\n"
 class ProbeLayer:
     """The WSGI app handed to the HTTP server: the wrapper's app behind truthful probes."""
 
-    def __init__(self, app: Any, model_name: str, on_request: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        model_name: str,
+        on_request: Callable[[], None] | None = None,
+        close_when_leaving: bool = False,
+    ) -> None:
         self.app = app
+        # Keep-alive connections (granian keeps them; gunicorn's sync worker does not): while this
+        # worker drains or is being replaced, each answer says `Connection: close`, so a client
+        # learns of the close with an answer instead of finding its next request's connection gone.
+        self.close_when_leaving = close_when_leaving
         self.ready_model = f"/v2/models/{model_name}/ready"
         self.own = LIVE_PATHS | {"/v2/health/ready", self.ready_model}
         self.on_request = on_request  # counts requests for worker recycling
@@ -170,7 +187,16 @@ class ProbeLayer:
             return _answer(start_response, "503 Service Unavailable", b"draining", "text/plain")
         if self.on_request is not None:
             self.on_request()
+        if self.close_when_leaving and (_retiring or _draining[0] == 1):
+            return self.app(environ, _closing(start_response))  # type: ignore[no-any-return]
         return self.app(environ, start_response)  # type: ignore[no-any-return]
+
+
+def _closing(start_response: StartResponse) -> StartResponse:
+    def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        return start_response(status, [*headers, ("Connection", "close")], exc_info)
+
+    return start
 
 
 def run_grpc_server(

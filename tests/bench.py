@@ -675,6 +675,8 @@ def main() -> None:
     notes.append(
         f"Docker daemon {docker_info('ServerVersion')}, default log driver {docker_info('LoggingDriver')}"
     )
+    if not BUILDS:
+        notes.append("BENCH_BUILDS=0: a serving-only run, no build timings (each image was built once)")
     try:
         log("building the baseline builder")
         build_baseline_builder(work)

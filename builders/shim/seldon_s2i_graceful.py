@@ -63,6 +63,11 @@ def seconds(variable: str, default: float) -> float:
         return default
 
 
+def draining() -> bool:
+    """The shared draining flag lives in seldon_s2i_probes (both servers read it); kept here by name."""
+    return bool(probes.draining())
+
+
 def _on_term(signum: int, frame: Any) -> None:
     """SIGTERM in the gRPC parent and in each gRPC worker: stop, and pass it on to the children."""
     _stop.set()

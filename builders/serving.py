@@ -15,6 +15,8 @@ from builders.errors import ConfigError, InvalidValueError
 
 METRICS = "SELDON_S2I_METRICS"  # mmap (default): per-process files; stock: the wrapper's Manager
 METRICS_VALUES = ("mmap", "stock")
+SERVER = "SELDON_S2I_SERVER"  # granian (default): the REST server; gunicorn: the wrapper's own
+SERVER_VALUES = ("granian", "gunicorn")
 SECONDS = {
     "SELDON_S2I_DRAIN_SECONDS": "5",  # /health/ping answers 503 while everything still serves
     "SELDON_S2I_GRACE_SECONDS": "20",  # then requests in progress get this long to complete
@@ -37,11 +39,12 @@ def checked(environ: Mapping[str, str]) -> dict[str, str]:
         )
     if v2_name:
         env[V2_MODEL_NAME] = v2_name
-    metrics = unquote(environ.get(METRICS, "").strip()).lower()
-    if metrics and metrics not in METRICS_VALUES:
-        raise InvalidValueError(METRICS, metrics, ", ".join(METRICS_VALUES), "the container's environment")
-    if metrics:
-        env[METRICS] = metrics
+    for variable, allowed in ((METRICS, METRICS_VALUES), (SERVER, SERVER_VALUES)):
+        value = unquote(environ.get(variable, "").strip()).lower()
+        if value and value not in allowed:
+            raise InvalidValueError(variable, value, ", ".join(allowed), "the container's environment")
+        if value:
+            env[variable] = value
     for variable, default in SECONDS.items():
         value = unquote(environ.get(variable, "").strip())
         try:

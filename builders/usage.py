@@ -93,6 +93,8 @@ Runtime variables (docker run -e, or the SeldonDeployment):
                                         stock: the wrapper's own Manager-based class
   SELDON_S2I_V2_MODEL_NAME              the model's name in the Open Inference Protocol
                                         (default: the class's name)
+  SELDON_S2I_SERVER                     granian (default): the REST server; gunicorn: the wrapper's
+                                        own (GUNICORN_* variables apply to either)
 
 Two protocols, one class, the same ports:
   Seldon protocol   REST /api/v1.0/predictions, /health/ping, ...; gRPC seldon.protos.*
@@ -104,9 +106,13 @@ Two protocols, one class, the same ports:
   gives one output per key; else one output, "output-0" or the one output the request asks for).
   MODEL: predict, TRANSFORMER: transform_input, OUTPUT_TRANSFORMER: transform_output; ROUTER and
   COMBINER answer 501 (V2 has no route/aggregate). PAYLOAD_PASSTHROUGH: predict_raw gets the
-  request as it came. Probes: liveness /v2/health/live, readiness /v2/health/ready (or
-  /health/ping). Kubernetes, KServe and SeldonDeployment (protocol: v2) examples: deploy/ in the
-  builder's repository.
+  request as it came. Kubernetes, KServe and SeldonDeployment (protocol: v2) examples: deploy/ in
+  the builder's repository.
+
+Probes: liveness GET /health/live (or /v2/health/live) answers 200 while load() runs; readiness
+GET /health/ping (or /v2/health/ready) 503 until the class has loaded and while draining, then
+200; gRPC health (grpc.health.v1.Health) NOT_SERVING, then SERVING. A startupProbe on the liveness
+path covers a slow load().
 
 Try it:
   curl -s -H 'Content-Type: application/json' \\

@@ -19,7 +19,10 @@ machine (`.venv-mlserver`, made by `make bench` from tests/mlserver-requirements
 `parallel_workers: 0`: its default parallel inference pool does not start here (its worker process
 exits with "There is no current event loop in thread 'MainThread'"). The sizing rows measure the
 serving defaults that builders/sizing.py sets: gRPC processes and threads, and worker recycling
-(GUNICORN_MAX_REQUESTS) with a model whose load() takes seconds.
+(GUNICORN_MAX_REQUESTS) with a model whose load() takes seconds. The framework-ceiling rows serve a
+plain Flask app (parse the JSON, answer it back: no wrapper, no model) from our image's environment,
+on gunicorn and on granian with 2 workers each, so the distance from the wrapper to its framework
+shows. BENCH_BUILDS=0 skips the build timings (each image is built once) for a serving-only run.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -54,6 +58,7 @@ STOCK = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1", "GRPC_WORKERS": "1", 
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "10"))
 STARTS = 5
 ROUNDS = 3  # builds are timed this many times, the best kept: a shared machine's load comes and goes
+BUILDS = os.environ.get("BENCH_BUILDS", "1") != "0"  # 0: serving only, each image built once
 ROW = [[5.1, 3.5, 1.4, 0.2]]
 EARLIER = "## Decisions measured earlier\n"
 
@@ -393,6 +398,97 @@ def serving(
         return {**result, "cpu_us": used / (result["rps"] * LOAD_SECONDS)}
 
 
+# A plain Flask app, the framework ceiling: what the wrapper's REST path costs on top of Flask itself.
+CEILING_APP = """
+from flask import Flask, jsonify, request
+app = Flask(__name__)
+@app.post("/api/v1.0/predictions")
+def predict():
+    return jsonify({"data": {"ndarray": request.get_json()["data"]["ndarray"]}})
+@app.get("/health/ping")
+def ping():
+    return "pong"
+"""
+CEILING_SERVERS = {
+    "gunicorn": "exec python -m gunicorn --workers 2 --bind 127.0.0.1:$PORT ceiling:app",
+    "granian": "exec python -m granian --interface wsgi --workers 2 --blocking-threads 1 --host 127.0.0.1 "
+    "--port $PORT --no-ws ceiling:app",
+}
+
+
+@contextlib.contextmanager
+def ceiling_server(image: str, server: str) -> Iterator[harness.Server]:
+    """The plain Flask app on `server`, run from our image's application environment."""
+    port = harness.free_port()
+    name = f"s2i-bench-ceiling-{uuid.uuid4().hex[:8]}"
+    script = 'cd /tmp && printf %s "$APP" > ceiling.py && export PATH=/opt/app-root/bin:$PATH && '
+    script += CEILING_SERVERS[server]
+    harness.docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--network",
+        "host",
+        "-e",
+        f"PORT={port}",
+        "-e",
+        f"APP={CEILING_APP}",
+        image,
+        "sh",
+        "-c",
+        script,
+    )
+    found = harness.Server(name, port, 0, 0)
+    try:
+        harness.wait_ready(found, 60)
+        yield found
+    finally:
+        harness.docker("rm", "--force", name, check=False)
+
+
+def ceiling_rest(image: str, server: str) -> dict[str, float]:
+    with ceiling_server(image, server) as found:
+        seldon_rest(found)  # warm-up
+        before = container_cpu_us(found.container)
+        result = seldon_rest(found)
+        used = container_cpu_us(found.container) - before
+        return {**result, "cpu_us": used / (result["rps"] * LOAD_SECONDS)}
+
+
+def ceiling_rows(ours_image: str, ours: dict[str, float]) -> list[Row]:
+    log(f"framework ceiling: a plain Flask app on gunicorn and on granian, {LOAD_SECONDS}s each, best of 3")
+    plain = best_of(
+        {server: (lambda server=server: ceiling_rest(ours_image, server)) for server in CEILING_SERVERS}
+    )
+    flask_granian, flask_gunicorn = plain["granian"], plain["gunicorn"]
+    rows = [
+        (
+            "REST framework ceiling: plain Flask app, granian vs gunicorn, 2 workers each (req/s (p99 ms))",
+            f"{flask_granian['rps']:.0f} ({flask_granian['p99']:.1f})",
+            f"{flask_gunicorn['rps']:.0f} ({flask_gunicorn['p99']:.1f})",
+            ratio(flask_granian["rps"], flask_gunicorn["rps"]),
+        )
+    ]
+    rows.append(
+        (
+            "REST, our image at its defaults vs the plain Flask app on granian (req/s (p99 ms))",
+            f"{ours['rps']:.0f} ({ours['p99']:.1f})",
+            f"{flask_granian['rps']:.0f} ({flask_granian['p99']:.1f})",
+            ratio(ours["rps"], flask_granian["rps"]),
+        )
+    )
+    rows.append(
+        (
+            "REST server CPU per request, our image vs the plain Flask app on granian (µs)",
+            f"{ours['cpu_us']:.0f}",
+            f"{flask_granian['cpu_us']:.0f}",
+            ratio(ours["cpu_us"], flask_granian["cpu_us"]),
+        )
+    )
+    return rows
+
+
 def mlserver_rest(source: Path) -> dict[str, float]:
     with mlserver(source / "model.joblib") as url:
         wrk(url, MLSERVER_BODY)  # warm-up
@@ -428,14 +524,33 @@ def comparison_rows(
 
 
 def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
-    log(f"REST load, {LOAD_SECONDS}s each, best of 3 in turns: our defaults, stock, MLServer")
+    log(f"REST load, {LOAD_SECONDS}s each, best of 3 in turns: ours, stock, MLServer, ours on gunicorn")
     rest = best_of({
         "ours": lambda: serving(ours_image, None, seldon_rest),
         "stock": lambda: serving(base_image, None, seldon_rest),
         "MLServer": lambda: mlserver_rest(source),
+        "gunicorn": lambda: serving(ours_image, {"SELDON_S2I_SERVER": "gunicorn"}, seldon_rest),
     })  # fmt: skip
     rows = comparison_rows("REST", rest["ours"], rest["stock"], "stock")
     rows += comparison_rows("REST", rest["ours"], rest["MLServer"], "MLServer")
+    gunicorn = rest["gunicorn"]
+    rows.append(
+        (
+            "REST req/s (p99 ms), granian (default) vs SELDON_S2I_SERVER=gunicorn, our image",
+            f"{rest['ours']['rps']:.0f} ({rest['ours']['p99']:.1f})",
+            f"{gunicorn['rps']:.0f} ({gunicorn['p99']:.1f})",
+            ratio(rest["ours"]["rps"], gunicorn["rps"]),
+        )
+    )
+    rows.append(
+        (
+            "REST server CPU per request, granian vs gunicorn, our image (µs)",
+            f"{rest['ours']['cpu_us']:.0f}",
+            f"{gunicorn['cpu_us']:.0f}",
+            ratio(rest["ours"]["cpu_us"], gunicorn["cpu_us"]),
+        )
+    )
+    rows += ceiling_rows(ours_image, rest["ours"])
     log(f"gRPC load, {LOAD_SECONDS}s each, best of 3 in turns: our defaults, stock")
     calls = best_of({
         "ours": lambda: serving(ours_image, None, grpc_load),
@@ -489,6 +604,42 @@ def grpc_sizing_rows(ours_image: str) -> list[Row]:
         )
         rows.append((label, ours, ref, ratio(result["rps"], reference["rps"])))
     return rows
+
+
+def rest_worker_memory(image: str, env: dict[str, str]) -> dict[str, float]:
+    """Mean PSS and USS (MiB) of the REST worker processes after 10 s of load: the main process's
+    children that have no children themselves (the gRPC and metrics processes have theirs). Read from
+    the host's /proc, where the container's processes are."""
+    with harness.serve(image, env={**env, "GUNICORN_WORKERS": "2"}) as server:
+        seldon_rest(server)
+        table = (
+            harness.docker("top", server.container, "-eo", "pid,ppid,args").stdout.decode().splitlines()[1:]
+        )
+        rows = [(int(pid), int(ppid), args) for pid, ppid, args in (line.split(None, 2) for line in table)]
+        main = min(pid for pid, _, args in rows if "seldon_s2i_serve.py" in args)
+        parents = {ppid for _, ppid, _ in rows}
+        workers = [pid for pid, ppid, _ in rows if ppid == main and pid not in parents]
+        figures: dict[str, list[float]] = {"pss": [], "uss": []}
+        for pid in workers:
+            fields = dict(
+                line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+            )
+            kib = {key: int(value.split()[0]) for key, value in fields.items()}
+            figures["pss"].append(kib["Pss"] / 1024)
+            figures["uss"].append((kib["Private_Clean"] + kib["Private_Dirty"]) / 1024)
+        assert len(workers) == 2, rows
+        return {key: statistics.mean(values) for key, values in figures.items()}
+
+
+def memory_rows(ours_image: str) -> list[Row]:
+    log("REST worker memory, granian then gunicorn, 2 workers each")
+    granian = rest_worker_memory(ours_image, {})
+    gunicorn = rest_worker_memory(ours_image, {"SELDON_S2I_SERVER": "gunicorn"})
+    return [
+        (f"REST worker {kind.upper()} (MiB, mean of 2 workers), granian vs gunicorn, our image",
+         f"{granian[kind]:.1f}", f"{gunicorn[kind]:.1f}", ratio(granian[kind], gunicorn[kind]))
+        for kind in ("pss", "uss")
+    ]  # fmt: skip
 
 
 def recycling_rows(ours_image: str) -> list[Row]:
@@ -565,8 +716,45 @@ def python_rows(iris: Path, work: Path) -> list[Row]:
     return rows
 
 
+def reported(section: Callable[[str], list[Row]], image: str) -> list[Row]:
+    """A section's rows; one that fails (a failed request counts) gives a row saying so, and the
+    rows measured before it are still written."""
+    try:
+        return section(image)
+    except AssertionError as e:
+        first = next((line for line in str(e).splitlines() if "errors" in line), str(e).splitlines()[0])
+        return [(f"{section.__name__}: FAILED", first.strip()[:120], "", "")]
+
+
 def ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x" if theirs else "n/a"
+
+
+def build_rows(source: Path, ours_image: str, base_image: str, s2i: str | None, work: Path) -> list[Row]:
+    """Cold builds by each build tool against the baseline, then --incremental against a cold build."""
+    rows: list[Row] = []
+    # Cold builds: each builder with each build tool, best of ROUNDS, interleaved so that the load of a
+    # shared machine falls on both sides alike.
+    routes: list[tuple[str, Callable[[str, str], float]]] = [
+        ("own build command", lambda image, builder: timed_build(source, image, builder))
+    ]
+    if s2i:
+        routes.append(("s2i CLI", lambda image, builder: timed_s2i_build(s2i, source, image, builder)))
+    for route, build in routes:
+        times: dict[str, list[float]] = {ours_image: [], base_image: []}
+        for attempt in range(ROUNDS):
+            log(f"cold builds with the {route}, round {attempt + 1}")
+            for image, builder in ((ours_image, harness.PYTHON3_BUILDER), (base_image, BASELINE_BUILDER)):
+                harness.docker("rmi", "--force", image, check=False)
+                times[image].append(build(image, builder))
+        ours, base = min(times[ours_image]), min(times[base_image])
+        rows.append((f"Cold build, iris, {route} (s, best of {ROUNDS})", f"{ours:.1f}", f"{base:.1f}",
+                     ratio(ours, base)))  # fmt: skip
+
+    # --incremental against a cold build: iris and a heavy application, both tools, two indexes
+    from tests import bench_incremental  # it uses this module's helpers
+
+    return rows + bench_incremental.rows(work, source)
 
 
 def main() -> None:
@@ -581,34 +769,18 @@ def main() -> None:
     notes.append(
         f"Docker daemon {docker_info('ServerVersion')}, default log driver {docker_info('LoggingDriver')}"
     )
+    if not BUILDS:
+        notes.append("BENCH_BUILDS=0: a serving-only run, no build timings (each image was built once)")
     try:
         log("building the baseline builder")
         build_baseline_builder(work)
         source = make_iris_source(work)
         rows: list[Row] = []
 
-        # Cold builds: each builder with each build tool, best of ROUNDS, interleaved so that the load of a
-        # shared machine falls on both sides alike.
-        routes: list[tuple[str, Callable[[str, str], float]]] = [
-            ("own build command", lambda image, builder: timed_build(source, image, builder))
-        ]
-        if s2i:
-            routes.append(("s2i CLI", lambda image, builder: timed_s2i_build(s2i, source, image, builder)))
-        for route, build in routes:
-            times: dict[str, list[float]] = {ours_image: [], base_image: []}
-            for attempt in range(ROUNDS):
-                log(f"cold builds with the {route}, round {attempt + 1}")
-                for image, builder in ((ours_image, harness.PYTHON3_BUILDER), (base_image, BASELINE_BUILDER)):
-                    harness.docker("rmi", "--force", image, check=False)
-                    times[image].append(build(image, builder))
-            ours, base = min(times[ours_image]), min(times[base_image])
-            rows.append((f"Cold build, iris, {route} (s, best of {ROUNDS})", f"{ours:.1f}", f"{base:.1f}",
-                         ratio(ours, base)))  # fmt: skip
-
-        # --incremental against a cold build: iris and a heavy application, both tools, two indexes
-        from tests import bench_incremental  # it uses this module's helpers
-
-        rows += bench_incremental.rows(work, source)
+        if BUILDS:
+            rows += build_rows(source, ours_image, base_image, s2i, work)
+        else:
+            timed_build(source, base_image, BASELINE_BUILDER)
 
         # the remaining rows compare images built by the own command: rebuild ours cold
         harness.docker("rmi", "--force", ours_image, check=False)
@@ -654,9 +826,10 @@ def main() -> None:
             rows.append((label % "server CPU per request" + " (µs)", f"{new['cpu_us']:.0f}",
                          f"{old['cpu_us']:.0f}", ratio(new["cpu_us"], old["cpu_us"])))  # fmt: skip
 
-        rows += grpc_sizing_rows(ours_image)
-        rows += recycling_rows(ours_image)
-        rows += python_rows(source, work)
+        for section in (grpc_sizing_rows, memory_rows, recycling_rows):
+            rows += reported(section, ours_image)
+        if BUILDS:
+            rows += python_rows(source, work)
 
         report(rows, notes, (load_before, os.getloadavg()[1]))
     finally:
@@ -698,8 +871,11 @@ def report(rows: list[Row], notes: list[str], load: tuple[float, float]) -> None
         "own pins (tests/fixtures/baseline_builder/wrapper-lock-1.17.1.txt: gunicorn 20.1, numpy 1,",
         "protobuf 3); ours on the current stack (builders/wrapper-lock.txt), so sizes and the",
         "`new stack vs old pins` rows compare the stacks. Incremental rebuilds are compared with a",
-        "cold build by the same tool (tests/bench_incremental.py). Ratios are ours / theirs. Load average",
-        f"(5 min) at start and end: {load[0]:.1f} and {load[1]:.1f}.",
+        "cold build by the same tool (tests/bench_incremental.py). Our image serves REST with granian (its",
+        "default); the `SELDON_S2I_SERVER=gunicorn` rows serve the same image with gunicorn, and the",
+        "framework-ceiling rows a plain Flask app (no wrapper, no model) on each server: the choice of",
+        "server and the wrapper's own cost, side by side (docs/serving.md). Ratios are ours / theirs.",
+        f"Load average (5 min) at start and end: {load[0]:.1f} and {load[1]:.1f}.",
         "",
         *[f"- {note}" for note in notes],
         "",

@@ -130,8 +130,9 @@ def serve(
     timeout: float = 90,
     user: str | None = None,
     docker_args: Sequence[str] = (),
+    wait_for: str = "/health/ping",
 ) -> Iterator[Server]:
-    """Run the image on free ports and wait until /health/ping answers; always removes it."""
+    """Run the image on free ports and wait until `wait_for` answers 200; always removes it."""
     server = Server(f"s2i-test-{uuid.uuid4().hex[:10]}", free_port(), free_port(), free_port())
     ports = {
         "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": str(server.http),
@@ -146,17 +147,17 @@ def serve(
         argv += ["-e", f"{key}={value}"]
     docker(*argv, image)
     try:
-        wait_ready(server, timeout)
+        wait_ready(server, timeout, wait_for)
         yield server
     finally:
         docker("rm", "--force", server.container, check=False)
 
 
-def wait_ready(server: Server, timeout: float) -> float:
+def wait_ready(server: Server, timeout: float, path: str = "/health/ping") -> float:
     started = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
-            if requests.get(server.url("/health/ping"), timeout=2).status_code == 200:
+            if requests.get(server.url(path), timeout=2).status_code == 200:
                 return time.monotonic() - started
         except (requests.ConnectionError, requests.Timeout):  # a model still loading holds the request
             pass

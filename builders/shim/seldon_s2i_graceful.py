@@ -36,7 +36,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import seldon_s2i_probes as probes
 from gunicorn.arbiter import Arbiter
+from gunicorn.errors import HaltServer
 from gunicorn.workers.sync import SyncWorker
 
 logger = logging.getLogger(__name__)
@@ -47,8 +49,6 @@ DEFAULT_DRAIN = 5.0
 DEFAULT_GRACE = 20.0
 WORKER_CLASS = f"{__name__}.DrainingSyncWorker"  # gunicorn turns it into gthread for GUNICORN_THREADS > 1
 
-# One byte shared by every process forked after this import: 1 while draining.
-_draining = mmap.mmap(-1, 1)
 # Set by SIGTERM in a gRPC process (see _on_term).
 _stop = threading.Event()
 _grpc_parent: Any = None  # the process that runs the gRPC workers, set by start_servers
@@ -64,7 +64,8 @@ def seconds(variable: str, default: float) -> float:
 
 
 def draining() -> bool:
-    return _draining[0] == 1
+    """The shared draining flag lives in seldon_s2i_probes (both servers read it); kept here by name."""
+    return bool(probes.draining())
 
 
 def _on_term(signum: int, frame: Any) -> None:
@@ -155,14 +156,14 @@ class GracefulArbiter(Arbiter):  # type: ignore[misc]
 
     def handle_term(self) -> None:
         drain = seconds(DRAIN_VARIABLE, DEFAULT_DRAIN)
-        if not draining() and drain > 0:
-            _draining[0] = 1
+        if not probes.draining() and drain > 0:
+            probes.start_draining()
             self.log.info("SIGTERM: draining for %gs (/health/ping answers 503), then stopping", drain)
             timer = threading.Timer(drain, os.kill, (os.getpid(), signal.SIGTERM))
             timer.daemon = True
             timer.start()
             return
-        _draining[0] = 1
+        probes.start_draining()
         self.log.info("Stopping: REST and gRPC finish the requests they accepted")
         _stop_grpc()
         raise StopIteration
@@ -174,7 +175,7 @@ class GracefulArbiter(Arbiter):  # type: ignore[misc]
             return
         busy = set(self.replacing) | self.retiring
         for old in asking:
-            if old in self.WORKERS and old not in busy and not draining():
+            if old in self.WORKERS and old not in busy and not probes.draining():
                 new = self.spawn_worker()
                 self.replacing[old] = (new, self.WORKERS[new].tmp.last_update())
                 self.log.info("Worker %s reached its max requests: starting %s to replace it", old, new)
@@ -203,6 +204,9 @@ def run_arbiter(application: Any) -> None:
     """BaseApplication.run, with the graceful arbiter (same in gunicorn 20.1 and 23)."""
     try:
         GracefulArbiter(application).run()
+    except HaltServer as e:  # a second worker failing to boot while the first one's halt stops them
+        print(f"\nError: {e.reason}\n", file=sys.stderr)
+        sys.exit(e.exit_status)
     except RuntimeError as e:
         print(f"\nError: {e}\n", file=sys.stderr)
         sys.stderr.flush()
@@ -255,18 +259,3 @@ class DrainingSyncWorker(SyncWorker):  # type: ignore[misc]
                     if e.errno in (errno.EAGAIN, errno.EWOULDBLOCK):
                         break
                     raise
-
-
-def readiness(app: Any) -> Any:
-    """The REST app, with /health/ping answering 503 while draining."""
-    from flask import Response
-
-    ping = app.view_functions["HealthPing"]
-
-    def health_ping() -> Any:
-        if draining():
-            return Response("draining", status=503)
-        return ping()
-
-    app.view_functions["HealthPing"] = health_ping
-    return app

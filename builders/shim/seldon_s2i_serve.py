@@ -5,9 +5,11 @@ and protocol) after replacing a few of that module's names:
 
 - `SeldonMetrics` by `seldon_s2i_metrics.MmapSeldonMetrics` (no Manager process, no round trip on
   the request path; same exposition). `SELDON_S2I_METRICS=stock` keeps the wrapper's own class.
-- `start_servers`, `_wait_forever` (the gRPC processes' wait) and the REST gunicorn application's
-  arbiter and worker class, plus `/health/ping`, for a stop that loses no request
-  (`seldon_s2i_graceful`).
+- `UserModelApplication`, the REST server: granian by default (`seldon_s2i_granian`), or gunicorn
+  with `SELDON_S2I_SERVER=gunicorn` (its arbiter and worker class from `seldon_s2i_graceful`). Either
+  serves the wrapper's Flask app, as WSGI, behind `seldon_s2i_probes.ProbeLayer` (liveness, readiness).
+- `start_servers`, `_run_grpc_server` and `_wait_forever` (the gRPC processes), for health while
+  load() runs and a stop that loses no request (`seldon_s2i_probes`, `seldon_s2i_graceful`).
 - `get_rest_microservice` and `get_grpc_server`, which also serve the Open Inference Protocol (V2)
   from the same class on the same ports (`seldon_s2i_v2`, `seldon_s2i_v2_grpc`).
 
@@ -24,11 +26,14 @@ import math
 import os
 import shutil
 import sys
+import traceback
 from typing import Any
 
 import seldon_s2i_graceful as graceful
+import seldon_s2i_probes as probes
 
 METRICS_VARIABLE = "SELDON_S2I_METRICS"
+SERVER_VARIABLE = "SELDON_S2I_SERVER"
 logger = logging.getLogger(__name__)
 
 
@@ -50,8 +55,7 @@ def use_mmap_metrics(microservice: Any) -> None:
     microservice.SeldonMetrics = factory
 
 
-def use_graceful_stop(microservice: Any, wrapper: Any) -> None:
-    stock_rest_app = wrapper.get_rest_microservice
+def use_gunicorn(microservice: Any) -> None:
     stock_application = microservice.UserModelApplication
 
     class GracefulApplication(stock_application):  # type: ignore[misc,valid-type]
@@ -61,15 +65,32 @@ def use_graceful_stop(microservice: Any, wrapper: Any) -> None:
             self.cfg.set("graceful_timeout", math.ceil(grace))  # gunicorn takes whole seconds
             self.cfg.set("worker_class", graceful.WORKER_CLASS)
 
+        def load(self) -> Any:
+            try:
+                app = super().load()  # the worker loads the model before it accepts a connection
+            except Exception:  # noqa: BLE001  (told once for all workers; gunicorn halts on exit 3)
+                probes.report_failure(traceback.format_exc())
+                os._exit(3)
+            probes.mark_loaded()
+            return probes.ProbeLayer(app, probes.v2_model_name(self.interface_name))
+
         def run(self) -> None:
             graceful.run_arbiter(self)
 
     microservice.UserModelApplication = GracefulApplication
+
+
+def use_granian(microservice: Any) -> None:
+    from seldon_s2i_granian import GranianApplication
+
+    probes.setup(report_to=os.getpid())
+    microservice.UserModelApplication = GranianApplication
+
+
+def use_graceful_stop(microservice: Any) -> None:
+    microservice._run_grpc_server = probes.run_grpc_server
     microservice._wait_forever = graceful.wait_then_stop_grpc
     microservice.start_servers = lambda *targets: graceful.start_servers(*targets, mp=microservice.mp)
-    wrapper.get_rest_microservice = lambda *args, **kwargs: graceful.readiness(
-        stock_rest_app(*args, **kwargs)
-    )
 
 
 def use_v2(wrapper: Any, argv: list[str]) -> None:
@@ -85,7 +106,8 @@ def use_v2(wrapper: Any, argv: list[str]) -> None:
     name = v2.component_name(interface)
     # SERVICE_TYPE as built (run sets it): the wrapper's --service-type has no OUTPUT_TRANSFORMER
     service_type = os.environ.get("SELDON_S2I_SERVICE_TYPE") or args.service_type
-    v2.readiness = lambda: not graceful.draining()
+    v2.readiness = lambda: probes.is_loaded() and not probes.draining()
+    v2.loaded = probes.is_loaded
     stock_rest_app, stock_grpc_server = wrapper.get_rest_microservice, wrapper.get_grpc_server
 
     def served(user_model: Any, seldon_metrics: Any) -> Any:
@@ -112,7 +134,12 @@ def main() -> None:
 
     if os.environ.get(METRICS_VARIABLE, "").strip().lower() != "stock":
         use_mmap_metrics(microservice)
-    use_graceful_stop(microservice, wrapper)
+    if os.environ.get(SERVER_VARIABLE, "").strip().lower() == "gunicorn":
+        probes.setup(report_to=None)
+        use_gunicorn(microservice)
+    else:
+        use_granian(microservice)
+    use_graceful_stop(microservice)
     # Python 3.14 starts processes with forkserver by default on Linux; the wrapper hands its server
     # processes local functions, which only fork carries (the default of 3.11 to 3.13 on Linux).
     microservice.mp.set_start_method("fork", force=True)

@@ -86,6 +86,9 @@ def _readiness() -> bool:
 # One readiness function for every V2 probe (REST ready, model ready; gRPC ServerReady, ModelReady).
 # seldon_s2i_serve sets it to the serving layer's own truth.
 readiness: Callable[[], bool] = _readiness
+# Whether the class has loaded in this process (seldon_s2i_serve sets it too): an infer before that gets
+# UNAVAILABLE over gRPC (REST's answer, 503, comes from the probe layer in front of this app).
+loaded: Callable[[], bool] = _readiness
 
 
 # ---- tensors: V2 data <-> numpy -------------------------------------------------------------------

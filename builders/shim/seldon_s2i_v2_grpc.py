@@ -88,6 +88,11 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[m
             _abort(context, v2.not_found(name, self.served.name))
 
     def ModelInfer(self, request: Any, context: Any) -> Any:
+        if not v2.loaded():
+            _abort(
+                context,
+                v2.V2Error("the model is loading: call again once ModelReady is true", 503, "UNAVAILABLE"),
+            )
         try:
             return self._infer(request)
         except v2.V2Error as e:

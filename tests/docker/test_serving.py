@@ -28,11 +28,18 @@ pytestmark = pytest.mark.docker
 
 SOURCE = harness.FIXTURES / "serving_model"
 SOAK_SECONDS = 120
+# The REST server: granian, the default, and the gunicorn fallback (SELDON_S2I_SERVER=gunicorn).
+SERVERS = {"granian": {}, "gunicorn": {"SELDON_S2I_SERVER": "gunicorn"}}
 
 
 @pytest.fixture(scope="module")
 def image(built: Callable[[Path], str]) -> str:
     return built(SOURCE)
+
+
+@pytest.fixture(params=sorted(SERVERS))
+def server_env(request: pytest.FixtureRequest) -> dict[str, str]:
+    return SERVERS[request.param]
 
 
 def rest_predict(server: harness.Server, values: list[float]) -> requests.Response:
@@ -56,10 +63,10 @@ def state(server: harness.Server) -> dict[str, Any]:
     return json.loads(harness.docker("inspect", server.container).stdout)[0]["State"]  # type: ignore[no-any-return]
 
 
-def test_sigterm_answers_every_request_in_flight(image: str) -> None:
+def test_sigterm_answers_every_request_in_flight(image: str, server_env: dict[str, str]) -> None:
     """4 REST requests on 2 workers (2 being served, 2 waiting in the socket's backlog) and 2 gRPC
     calls, 2 s each, then `docker stop`: every one gets its real answer and the container exits 0."""
-    env = {"GUNICORN_WORKERS": "2", "SELDON_S2I_DRAIN_SECONDS": "0"}
+    env = {"GUNICORN_WORKERS": "2", "SELDON_S2I_DRAIN_SECONDS": "0", **server_env}
     with harness.serve(image, env=env) as server, ThreadPoolExecutor(6) as pool:
         channels = [connected(server) for _ in range(2)]
         rest = [pool.submit(rest_predict, server, [2.0, float(i)]) for i in range(4)]
@@ -78,8 +85,8 @@ def test_sigterm_answers_every_request_in_flight(image: str) -> None:
         assert stopped_in < 15, f"took {stopped_in:.1f}s to stop:\n{server.logs()}"
 
 
-def test_drain_keeps_serving_while_not_ready(image: str) -> None:
-    with harness.serve(image, env={"SELDON_S2I_DRAIN_SECONDS": "4"}) as server:
+def test_drain_keeps_serving_while_not_ready(image: str, server_env: dict[str, str]) -> None:
+    with harness.serve(image, env={"SELDON_S2I_DRAIN_SECONDS": "4", **server_env}) as server:
         assert requests.get(server.url("/health/ping"), timeout=5).status_code == 200
         harness.docker("kill", "--signal", "TERM", server.container)
         signalled = time.monotonic()
@@ -153,8 +160,9 @@ def test_metrics_exposition_equals_the_stock_wrappers(image: str) -> None:
     assert samples(ours) == (stock_types, stock_samples, stock_workers)
 
 
-def test_read_only_root_and_arbitrary_uid(image: str) -> None:
-    with harness.serve(image, user="12345:0", docker_args=["--read-only", "--tmpfs", "/tmp"]) as server:
+def test_read_only_root_and_arbitrary_uid(image: str, server_env: dict[str, str]) -> None:
+    read_only = ["--read-only", "--tmpfs", "/tmp"]
+    with harness.serve(image, env=server_env, user="12345:0", docker_args=read_only) as server:
         assert rest_predict(server, [0.0, 5.0]).json()["data"]["ndarray"] == [[0.0, 5.0]]
         assert list(grpc_predict(server, [0.0, 6.0]).data.tensor.values) == [0.0, 6.0]
         metrics = requests.get(server.url("/metrics", server.metrics), timeout=5).text
@@ -172,8 +180,8 @@ def memory_mib(server: harness.Server) -> float:
 
 
 @pytest.fixture
-def soak_server(image: str) -> Iterator[harness.Server]:
-    with harness.serve(image) as server:
+def soak_server(image: str, server_env: dict[str, str]) -> Iterator[harness.Server]:
+    with harness.serve(image, env=server_env) as server:
         yield server
 
 
@@ -197,7 +205,7 @@ def test_soak_at_defaults(soak_server: harness.Server) -> None:
                         failures.append(reply.text[:200])
 
     def grpc_loop() -> None:
-        with grpc.insecure_channel(f"127.0.0.1:{server.grpc}") as channel:
+        with connected(server) as channel:  # /health/ping is REST's readiness: gRPC may listen later
             stub = prediction_pb2_grpc.ModelStub(channel)
             tensor = prediction_pb2.Tensor(shape=[1, 2], values=[0.0, 2.0])
             request = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(tensor=tensor))
@@ -229,7 +237,7 @@ def test_soak_at_defaults(soak_server: harness.Server) -> None:
     assert last <= settled * 1.1 + 20, memory
 
 
-def test_recycled_workers_are_replaced_before_they_stop(image: str) -> None:
+def test_recycled_workers_are_replaced_before_they_stop(image: str, server_env: dict[str, str]) -> None:
     """GUNICORN_MAX_REQUESTS with a model whose load() takes 2 s: under load every worker is replaced
     several times, the new one loading while the old one still serves; no request fails."""
     parameters = json.dumps([{"name": "load_seconds", "value": "2", "type": "FLOAT"}])
@@ -238,6 +246,7 @@ def test_recycled_workers_are_replaced_before_they_stop(image: str) -> None:
         "GUNICORN_MAX_REQUESTS": "300",
         "GUNICORN_MAX_REQUESTS_JITTER": "0",
         "PREDICTIVE_UNIT_PARAMETERS": parameters,
+        **server_env,
     }
     with harness.serve(image, env=env, timeout=120) as server, requests.Session() as session:
         deadline, answered = time.monotonic() + 20, 0

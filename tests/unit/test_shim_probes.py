@@ -1,0 +1,101 @@
+"""The probe layer around the wrapper's own Flask app, in this interpreter (werkzeug's test client
+drives it as a WSGI server would). The Docker tests (tests/docker/test_probes.py) do the same through
+real servers while a real load() runs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from seldon_core.metrics import SeldonMetrics
+from seldon_core.wrapper import get_rest_microservice
+from werkzeug.test import Client
+
+from builders.run import SHIM_DIR
+
+sys.path.insert(0, str(SHIM_DIR))
+import seldon_s2i_probes as probes
+
+BODY = {"data": {"ndarray": [[1.0, 2.0]]}}
+
+
+class Echo:
+    def predict(self, X: Any, features_names: Any = None) -> Any:
+        return X
+
+
+@pytest.fixture
+def flask_app() -> Iterator[Any]:
+    metrics = SeldonMetrics()
+    yield get_rest_microservice(Echo(), metrics)
+    del metrics
+
+
+@pytest.fixture
+def loaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(probes, "_loaded", True)
+    yield
+
+
+def statuses(client: Client, *paths: str) -> dict[str, int]:
+    return {path: client.get(path).status_code for path in paths}
+
+
+PROBES = ("/health/live", "/v2/health/live", "/health/ping", "/v2/health/ready", "/v2/models/Echo/ready")
+
+
+def test_while_loading_live_answers_and_the_rest_is_refused(flask_app: Any) -> None:
+    assert not probes.is_loaded()
+    client = Client(probes.ProbeLayer(flask_app, "Echo"))
+    assert statuses(client, *PROBES) == {
+        "/health/live": 200,
+        "/v2/health/live": 200,
+        "/health/ping": 503,
+        "/v2/health/ready": 503,
+        "/v2/models/Echo/ready": 503,
+    }
+    refused = client.post("/api/v1.0/predictions", json=BODY)
+    assert refused.status_code == 503
+    assert refused.json == probes.LOADING
+    assert refused.headers["Content-Type"] == "application/json"
+
+
+def test_once_loaded_the_app_answers_byte_for_byte(flask_app: Any, loaded: None) -> None:
+    layered, bare = Client(probes.ProbeLayer(flask_app, "Echo")), Client(flask_app)
+    assert set(statuses(layered, *PROBES).values()) == {200}
+    for method, path, kwargs in [
+        ("post", "/api/v1.0/predictions", {"json": BODY}),
+        ("post", "/predict", {"data": b"not json", "headers": {"Content-Type": "text/plain"}}),
+        ("get", "/health/ping", {}),
+        ("get", "/no/such/path", {}),
+        ("get", "/v2/models/Other/ready", {}),
+    ]:
+        ours, theirs = getattr(layered, method)(path, **kwargs), getattr(bare, method)(path, **kwargs)
+        assert ours.status_code == theirs.status_code, path
+        assert (ours.headers, ours.data) == (theirs.headers, theirs.data), path
+
+
+def test_draining_turns_readiness_off_and_keeps_serving(
+    flask_app: Any, loaded: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(probes, "draining", lambda: True)
+    client = Client(probes.ProbeLayer(flask_app, "Echo"))
+    assert statuses(client, *PROBES) == {
+        "/health/live": 200,
+        "/v2/health/live": 200,
+        "/health/ping": 503,
+        "/v2/health/ready": 503,
+        "/v2/models/Echo/ready": 503,
+    }
+    assert client.post("/api/v1.0/predictions", json=BODY).json["data"]["ndarray"] == [[1.0, 2.0]]
+
+
+def test_every_request_served_is_counted(flask_app: Any, loaded: None) -> None:
+    counted: list[None] = []
+    client = Client(probes.ProbeLayer(flask_app, "Echo", on_request=lambda: counted.append(None)))
+    for _ in range(3):
+        client.post("/api/v1.0/predictions", json=BODY)
+    client.get("/health/live")  # probes are not requests of the model
+    assert len(counted) == 3

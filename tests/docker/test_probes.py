@@ -13,6 +13,7 @@ import pytest
 import requests
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from seldon_core.proto import prediction_pb2, prediction_pb2_grpc
+from tritonclient.grpc import service_pb2, service_pb2_grpc
 
 from tests import harness
 
@@ -52,6 +53,22 @@ def grpc_predict(channel: grpc.Channel) -> prediction_pb2.SeldonMessage:
     return prediction_pb2_grpc.ModelStub(channel).Predict(request, timeout=5)
 
 
+def v2_grpc_state(channel: grpc.Channel) -> tuple[bool, bool, bool]:
+    """ServerLive, ServerReady and ModelReady of the Open Inference Protocol's gRPC service."""
+    stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+    live = stub.ServerLive(service_pb2.ServerLiveRequest(), timeout=5).live
+    ready = stub.ServerReady(service_pb2.ServerReadyRequest(), timeout=5).ready
+    model = stub.ModelReady(service_pb2.ModelReadyRequest(name="ServingModel"), timeout=5).ready
+    return live, ready, model
+
+
+def v2_grpc_infer(channel: grpc.Channel) -> service_pb2.ModelInferResponse:
+    request = service_pb2.ModelInferRequest(model_name="ServingModel")
+    tensor = request.inputs.add(name="x", datatype="FP64", shape=[1, 2])
+    tensor.contents.fp64_contents.extend([0.0, 4.0])
+    return service_pb2_grpc.GRPCInferenceServiceStub(channel).ModelInfer(request, timeout=5)
+
+
 def test_live_at_once_ready_only_once_loaded(image: str) -> None:
     """A load() of 15 s on 2 REST workers and a gRPC process: liveness answers 200 as soon as the server
     listens, readiness and predictions 503 at once (REST) or NOT_SERVING / UNAVAILABLE (gRPC); then,
@@ -72,6 +89,9 @@ def test_live_at_once_ready_only_once_loaded(image: str) -> None:
             health_loading = grpc_health(channel)
             with pytest.raises(grpc.RpcError) as refused:
                 grpc_predict(channel)
+            v2_loading = v2_grpc_state(channel)
+            with pytest.raises(grpc.RpcError) as v2_refused:
+                v2_grpc_infer(channel)
             assert time.monotonic() - started < LOAD_SECONDS, "the model loaded before the checks ran"
             assert {path: status for path, (status, _) in loading.items()} == {
                 "/health/live": 200,
@@ -85,11 +105,15 @@ def test_live_at_once_ready_only_once_loaded(image: str) -> None:
             assert prediction.json()["status"]["reason"] == "MICROSERVICE_NOT_READY"
             assert health_loading == health_pb2.HealthCheckResponse.NOT_SERVING
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+            assert v2_loading == (True, False, False)  # V2 over gRPC: live, not ready
+            assert v2_refused.value.code() == grpc.StatusCode.UNAVAILABLE
             ready_after = harness.wait_ready(server, 60)
             deadline = time.monotonic() + 30
             while grpc_health(channel) != SERVING and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert list(grpc_predict(channel).data.tensor.values) == [0.0, 4.0]
+            assert v2_grpc_state(channel) == (True, True, True)
+            assert v2_grpc_infer(channel).outputs[0].datatype == "FP64"
         for path in paths:
             assert requests.get(server.url(path), timeout=5).status_code == 200, path
         reply = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[0.0, 1.0]]}})

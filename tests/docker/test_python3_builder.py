@@ -231,4 +231,5 @@ def test_workers_follow_the_container_cpu_limit(model_template_image: str) -> No
         logs = server.logs()
         assert "GUNICORN_WORKERS=" not in logs  # the user's value wins, and no default is logged for it
         assert "GUNICORN_MAX_REQUESTS=100000" in logs
-        assert logs.count("Booting worker with pid") == 3 + 1  # and the metrics server's one
+        assert logs.count("Spawning worker-") == 3  # granian's REST workers
+        assert logs.count("Booting worker with pid") == 1  # the metrics server's (gunicorn)

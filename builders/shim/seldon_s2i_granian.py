@@ -223,6 +223,7 @@ class GranianApplication:
         options = self.options
         host, _, port = str(options["bind"]).rpartition(":")
         grace = graceful.seconds(graceful.GRACE_VARIABLE, graceful.DEFAULT_GRACE)
+        probes.rest_workers = int(options.get("workers") or 1)  # before the workers fork
         server = SeldonGranian(
             "seldon-core-microservice",
             address=host,
@@ -271,7 +272,7 @@ class GranianApplication:
         app = probes.ProbeLayer(self.application, model_name, counted, close_when_leaving=True)
         signal.signal(signal.SIGUSR2, probes.retire)
         if self.server.background_load:
-            threading.Thread(target=probes.load_or_stop, args=(self.user_object,), daemon=True).start()
+            threading.Thread(target=probes.load_or_stop, args=(self.user_object, True), daemon=True).start()
         else:
-            probes.load_or_stop(self.user_object)
+            probes.load_or_stop(self.user_object, rest=True)
         return app

@@ -55,6 +55,11 @@ LOADING = {
 
 # One byte shared by every process forked after this import: 1 while draining.
 _draining = mmap.mmap(-1, 1)
+# Another: 1 once every REST worker has loaded. granian's workers accept requests while they load, so
+# a pod is ready only when none of them would still answer 503; it stays 1 while workers are recycled
+# (each replacement loads before its predecessor stops).
+_all_loaded = mmap.mmap(-1, 1)
+rest_workers = 1  # how many REST workers load: the application sets it before it forks them
 _loaded = False
 _retiring = False  # this worker is being replaced: its answers close their connections
 # Set by the serving shim's main() before anything forks.
@@ -108,10 +113,21 @@ def loaded_marker(pid: int) -> Path:
     return state_dir / f"loaded-{pid}"
 
 
-def mark_loaded() -> None:
+def mark_loaded(rest: bool = False) -> None:
+    """This process has loaded the class; `rest`: it is a REST worker (the gRPC processes are not)."""
     global _loaded
     _loaded = True
     loaded_marker(os.getpid()).touch()
+    if rest:
+        # each worker counts after its own marker is written, so the last one to load sees them all
+        (state_dir / f"rest-loaded-{os.getpid()}").touch()
+        if len(list(state_dir.glob("rest-loaded-*"))) >= rest_workers:
+            _all_loaded[0] = 1
+
+
+def ready() -> bool:
+    """What readiness answers: loaded here and in every REST worker, and not draining."""
+    return _loaded and _all_loaded[0] == 1 and not draining()
 
 
 def load(user_object: Any) -> None:
@@ -122,14 +138,14 @@ def load(user_object: Any) -> None:
         pass
 
 
-def load_or_stop(user_object: Any) -> None:
+def load_or_stop(user_object: Any, rest: bool = False) -> None:
     """load(), then ready; or, when it raises, the cause logged once and the container stopped."""
     try:
         load(user_object)
     except Exception:  # noqa: BLE001  (whatever load() raises stops the container, told once)
         report_failure(traceback.format_exc())
         os._exit(3)
-    mark_loaded()
+    mark_loaded(rest)
 
 
 def report_failure(text: str) -> None:
@@ -184,15 +200,20 @@ class ProbeLayer:
         if path in self.own:
             if path in LIVE_PATHS:
                 return _answer(start_response, "200 OK", b"alive", "text/plain")
-            if _loaded and not draining():
+            if ready():
                 return _answer(start_response, "200 OK", b"ready", "text/plain")
             return _answer(start_response, "503 Service Unavailable", b"not ready", "text/plain")
         if not _loaded:
             if path in READY_PATHS or path.startswith("/v2/"):
                 return _answer(start_response, "503 Service Unavailable", b"loading", "text/plain")
             return _answer(start_response, "503 Service Unavailable", _LOADING_BODY, "application/json")
-        if path == "/health/ping" and draining():
-            return _answer(start_response, "503 Service Unavailable", b"draining", "text/plain")
+        if path == "/health/ping" and not ready():
+            return _answer(
+                start_response,
+                "503 Service Unavailable",
+                b"draining" if draining() else b"loading",
+                "text/plain",
+            )
         if self.on_request is not None:
             self.on_request()
         if self.close_when_leaving and (_retiring or _draining[0] == 1):

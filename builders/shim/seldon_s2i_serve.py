@@ -71,7 +71,7 @@ def use_gunicorn(microservice: Any) -> None:
             except Exception:  # noqa: BLE001  (told once for all workers; gunicorn halts on exit 3)
                 probes.report_failure(traceback.format_exc())
                 os._exit(3)
-            probes.mark_loaded()
+            probes.mark_loaded(rest=True)  # gunicorn's workers accept only once loaded: one suffices
             return probes.ProbeLayer(app, probes.v2_model_name(self.interface_name))
 
         def run(self) -> None:
@@ -106,7 +106,7 @@ def use_v2(wrapper: Any, argv: list[str]) -> None:
     name = v2.component_name(interface)
     # SERVICE_TYPE as built (run sets it): the wrapper's --service-type has no OUTPUT_TRANSFORMER
     service_type = os.environ.get("SELDON_S2I_SERVICE_TYPE") or args.service_type
-    v2.readiness = lambda: probes.is_loaded() and not probes.draining()
+    v2.readiness = probes.ready
     v2.loaded = probes.is_loaded
     stock_rest_app, stock_grpc_server = wrapper.get_rest_microservice, wrapper.get_grpc_server
 

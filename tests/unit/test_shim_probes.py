@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,9 +35,31 @@ def flask_app() -> Iterator[Any]:
 
 
 @pytest.fixture
-def loaded(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setattr(probes, "_loaded", True)
+def loaded(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """This process is a REST worker that has loaded, the only one."""
+    monkeypatch.setattr(probes, "state_dir", tmp_path)
+    probes.mark_loaded(rest=True)
     yield
+    probes._loaded = False
+    probes._all_loaded[0] = 0
+
+
+def test_ready_only_once_every_rest_worker_has_loaded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """granian's workers load in the background while they accept: the pod is ready when all have."""
+    monkeypatch.setattr(probes, "state_dir", tmp_path)
+    monkeypatch.setattr(probes, "rest_workers", 2)
+    try:
+        probes.mark_loaded(rest=True)  # this worker
+        assert probes.is_loaded() and not probes.ready()
+        assert Client(probes.ProbeLayer(lambda e, s: [], "Echo")).get("/health/ping").status_code == 503
+        (tmp_path / "rest-loaded-1").touch()  # what the other worker writes when its load() returns
+        probes.mark_loaded(rest=True)
+        assert probes.ready()
+    finally:
+        probes._loaded = False
+        probes._all_loaded[0] = 0
 
 
 def statuses(client: Client, *paths: str) -> dict[str, int]:

@@ -31,8 +31,9 @@ from pathlib import Path
 from builders import credentials
 from builders import deps as depfiles
 from builders.errors import ConfigError
-from builders.lockformats import pipenv, poetry, pylock, read_toml
+from builders.lockformats import pipenv, poetry, pylock
 from builders.lockformats import uv as uv_lock
+from builders.readers import read_toml
 
 # Every file of the lock formats, for plan()'s "found" line and the incremental fingerprint.
 FILES = ("uv.lock", "poetry.lock", "Pipfile", "Pipfile.lock", "pylock.toml")

@@ -14,10 +14,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from builders.readers import read_json, read_toml
-
-__all__ = ["line", "read_json", "read_toml"]
-
 
 def line(requirement: str, hashes: Sequence[str]) -> str:
     """One requirement in hash-checking mode: `name==version --hash=sha256:...`."""

@@ -18,7 +18,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from builders.errors import ConfigError, StaleLock
-from builders.lockformats import line, read_json, read_toml
+from builders.lockformats import line
+from builders.readers import read_json, read_toml
 
 FIX = "pipenv lock"
 

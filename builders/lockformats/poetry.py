@@ -25,7 +25,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from builders.errors import ConfigError, StaleLock
-from builders.lockformats import line, read_toml
+from builders.lockformats import line
+from builders.readers import read_toml
 
 FIX = "poetry lock"
 _LEGACY = ("dependencies", "source", "extras", "dev-dependencies")  # Locker._legacy_keys, 1.8 to 2.5

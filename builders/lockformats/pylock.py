@@ -11,7 +11,8 @@ from typing import Any
 from packaging.utils import canonicalize_name
 
 from builders.errors import ConfigError
-from builders.lockformats import line, read_toml
+from builders.lockformats import line
+from builders.readers import read_toml
 
 
 def requirements(path: Path) -> tuple[str, tuple[str, ...]]:

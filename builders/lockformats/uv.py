@@ -9,7 +9,7 @@ from typing import Any
 
 from builders import proc
 from builders.errors import CommandError, StaleLock
-from builders.lockformats import read_toml
+from builders.readers import read_toml
 
 
 def export(

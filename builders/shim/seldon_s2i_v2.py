@@ -79,16 +79,16 @@ def not_found(name: str, served: str) -> V2Error:
     return V2Error(f"Model {name!r} is not served here: this server serves {served!r}", 404, "NOT_FOUND")
 
 
-def _readiness() -> bool:
+def _always() -> bool:
     return True
 
 
 # One readiness function for every V2 probe (REST ready, model ready; gRPC ServerReady, ModelReady).
 # seldon_s2i_serve sets it to the serving layer's own truth.
-readiness: Callable[[], bool] = _readiness
+readiness: Callable[[], bool] = _always
 # Whether the class has loaded in this process (seldon_s2i_serve sets it too): an infer before that gets
 # UNAVAILABLE over gRPC (REST's answer, 503, comes from the probe layer in front of this app).
-loaded: Callable[[], bool] = _readiness
+loaded: Callable[[], bool] = _always
 
 
 # ---- tensors: V2 data <-> numpy -------------------------------------------------------------------

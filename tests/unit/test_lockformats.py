@@ -11,7 +11,8 @@ import pytest
 from packaging.version import Version
 
 from builders.errors import ConfigError
-from builders.lockformats import pipenv, poetry, read_toml
+from builders.lockformats import pipenv, poetry
+from builders.readers import read_toml
 
 
 @pytest.mark.parametrize(

@@ -223,7 +223,6 @@ class GranianApplication:
         options = self.options
         host, _, port = str(options["bind"]).rpartition(":")
         grace = graceful.seconds(graceful.GRACE_VARIABLE, graceful.DEFAULT_GRACE)
-        probes.rest_workers = int(options.get("workers") or 1)  # before the workers fork
         server = SeldonGranian(
             "seldon-core-microservice",
             address=host,

@@ -55,11 +55,14 @@ LOADING = {
 
 # One byte shared by every process forked after this import: 1 while draining.
 _draining = mmap.mmap(-1, 1)
-# Another: 1 once every REST worker has loaded. granian's workers accept requests while they load, so
-# a pod is ready only when none of them would still answer 503; it stays 1 while workers are recycled
-# (each replacement loads before its predecessor stops).
+# Another: 1 once every REST worker and every gRPC process has loaded. granian's workers accept
+# requests while they load, and each gRPC process loads on its own, so a pod is ready only when none of
+# them would still answer "loading"; it stays 1 while workers are recycled (each replacement loads
+# before its predecessor stops).
 _all_loaded = mmap.mmap(-1, 1)
-rest_workers = 1  # how many REST workers load: the application sets it before it forks them
+# How many of each must load: the serving shim's main() sets them before anything forks.
+rest_workers = 1
+grpc_workers = 0
 _loaded = False
 _retiring = False  # this worker is being replaced: its answers close their connections
 # Set by the serving shim's main() before anything forks.
@@ -114,19 +117,23 @@ def loaded_marker(pid: int) -> Path:
 
 
 def mark_loaded(rest: bool = False) -> None:
-    """This process has loaded the class; `rest`: it is a REST worker (the gRPC processes are not)."""
+    """This process has loaded the class; `rest`: it is a REST worker, else a gRPC process."""
     global _loaded
     _loaded = True
     loaded_marker(os.getpid()).touch()
-    if rest:
-        # each worker counts after its own marker is written, so the last one to load sees them all
-        (state_dir / f"rest-loaded-{os.getpid()}").touch()
-        if len(list(state_dir.glob("rest-loaded-*"))) >= rest_workers:
-            _all_loaded[0] = 1
+    (state_dir / f"{'rest' if rest else 'grpc'}-loaded-{os.getpid()}").touch()
+    # each process counts after its own marker is written, so the last one to load sees them all
+    if _count("rest") >= rest_workers and _count("grpc") >= grpc_workers:
+        _all_loaded[0] = 1
+
+
+def _count(kind: str) -> int:
+    return sum(1 for _ in state_dir.glob(f"{kind}-loaded-*"))
 
 
 def ready() -> bool:
-    """What readiness answers: loaded here and in every REST worker, and not draining."""
+    """What readiness answers: loaded here, in every REST worker and every gRPC process, and not
+    draining."""
     return _loaded and _all_loaded[0] == 1 and not draining()
 
 

@@ -71,7 +71,7 @@ def use_gunicorn(microservice: Any) -> None:
             except Exception:  # noqa: BLE001  (told once for all workers; gunicorn halts on exit 3)
                 probes.report_failure(traceback.format_exc())
                 os._exit(3)
-            probes.mark_loaded(rest=True)  # gunicorn's workers accept only once loaded: one suffices
+            probes.mark_loaded(rest=True)
             return probes.ProbeLayer(app, probes.v2_model_name(self.interface_name))
 
         def run(self) -> None:
@@ -129,12 +129,26 @@ def use_v2(wrapper: Any, argv: list[str]) -> None:
     wrapper.get_grpc_server = grpc_server
 
 
+def count_loaders(argv: list[str], gunicorn: bool) -> None:
+    """Tell the probes how many processes load the class before the pod is ready: the wrapper's own
+    `--workers` and `--grpc-workers` (with its defaults), known here before anything forks. gunicorn's
+    workers accept only once loaded, so for it one REST worker suffices."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", "1")))
+    parser.add_argument("--grpc-workers", type=int, default=int(os.environ.get("GRPC_WORKERS", "1")))
+    args, _ = parser.parse_known_args(argv)
+    probes.rest_workers = 1 if gunicorn else max(1, args.workers)
+    probes.grpc_workers = max(0, args.grpc_workers)
+
+
 def main() -> None:
     from seldon_core import microservice, wrapper
 
     if os.environ.get(METRICS_VARIABLE, "").strip().lower() != "stock":
         use_mmap_metrics(microservice)
-    if os.environ.get(SERVER_VARIABLE, "").strip().lower() == "gunicorn":
+    gunicorn = os.environ.get(SERVER_VARIABLE, "").strip().lower() == "gunicorn"
+    count_loaders(sys.argv[1:], gunicorn)
+    if gunicorn:
         probes.setup(report_to=None)
         use_gunicorn(microservice)
     else:

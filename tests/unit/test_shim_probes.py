@@ -62,6 +62,54 @@ def test_ready_only_once_every_rest_worker_has_loaded(
         probes._all_loaded[0] = 0
 
 
+def test_ready_only_once_every_grpc_process_has_loaded_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each gRPC process loads the class on its own: until the last has, a gRPC client that
+    trusts readiness would get UNAVAILABLE, so the pod is not ready."""
+    monkeypatch.setattr(probes, "state_dir", tmp_path)
+    monkeypatch.setattr(probes, "grpc_workers", 2)
+    try:
+        probes.mark_loaded(rest=True)  # the only REST worker
+        assert not probes.ready()
+        (tmp_path / "grpc-loaded-1").touch()  # one gRPC process has loaded
+        probes.mark_loaded(rest=True)
+        assert not probes.ready()
+        probes.mark_loaded(rest=False)  # the last gRPC process, this one
+        assert probes.ready()
+    finally:
+        probes._loaded = False
+        probes._all_loaded[0] = 0
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "gunicorn", "expected"),
+    [
+        ([], {}, False, (1, 1)),  # the wrapper's defaults
+        ([], {"GUNICORN_WORKERS": "3", "GRPC_WORKERS": "2"}, False, (3, 2)),
+        (["Model", "--workers", "4", "--grpc-workers", "0"], {"GRPC_WORKERS": "2"}, False, (4, 0)),
+        ([], {"GUNICORN_WORKERS": "3"}, True, (1, 1)),  # gunicorn's workers accept only once loaded
+    ],
+)
+def test_the_loaders_counted_are_the_wrappers_own(
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    environ: dict[str, str],
+    gunicorn: bool,
+    expected: tuple[int, int],
+) -> None:
+    import seldon_s2i_serve as serve
+
+    for name in ("GUNICORN_WORKERS", "GRPC_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(probes, "rest_workers", probes.rest_workers)
+    monkeypatch.setattr(probes, "grpc_workers", probes.grpc_workers)
+    serve.count_loaders(argv, gunicorn)
+    assert (probes.rest_workers, probes.grpc_workers) == expected
+
+
 def statuses(client: Client, *paths: str) -> dict[str, int]:
     return {path: client.get(path).status_code for path in paths}
 

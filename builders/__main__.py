@@ -12,7 +12,7 @@ import os
 import sys
 
 from builders import __version__, log
-from builders.errors import BuilderError, DependenciesChanged
+from builders.errors import DependenciesChanged
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    return log.exit_code(lambda: _command(args))
+
+
+def _command(args: argparse.Namespace) -> int:
     try:
         if args.command == "assemble":
             from builders.assemble import assemble
@@ -56,12 +60,6 @@ def main(argv: list[str] | None = None) -> int:
     except DependenciesChanged as exc:  # not a failure: the caller builds the usual way
         log.announce(exc.what)
         return exc.exit_code
-    except BuilderError as exc:
-        log.error(exc.what, exc.tip)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        log.error("interrupted", "")
-        return 130
     return 0
 
 

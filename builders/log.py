@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
 from builders import credentials
+from builders.errors import BuilderError
 
 STEP = "---> "
 INDENT = "     "
@@ -91,7 +92,20 @@ def output(line: str, indent: bool = True) -> None:
 
 
 def error(what: str, tip: str) -> None:
-    """The last words of a failed command (only `__main__` modules call this)."""
+    """The last words of a failed command (only exit_code() calls this)."""
     _emit(f"ERROR {what}")
     if tip:
         _emit(f"TIP {tip}")
+
+
+def exit_code(command: Callable[[], int]) -> int:
+    """What a command line returns (both `__main__` modules): the command's own code, or, when it
+    raises a BuilderError, that error's code after its ERROR and TIP lines."""
+    try:
+        return command()
+    except BuilderError as exc:
+        error(exc.what, exc.tip)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        error("interrupted", "")
+        return 130

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 from builders import __version__, log
-from builders.errors import BuilderError
 from builders.host.build import BuildRequest, build, parse_env_args, parse_injections
 from builders.host.docker import Docker
 
@@ -42,7 +41,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
+
+    def command() -> int:
         build(
             BuildRequest(
                 source=Path(args.source),
@@ -55,13 +55,9 @@ def main(argv: list[str] | None = None) -> int:
                 docker=Docker(os.environ.get("DOCKER", "docker")),
             )
         )
-    except BuilderError as exc:
-        log.error(exc.what, exc.tip)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        log.error("interrupted", "")
-        return 130
-    return 0
+        return 0
+
+    return log.exit_code(command)
 
 
 if __name__ == "__main__":

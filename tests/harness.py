@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -97,6 +98,31 @@ def build_ok(source: Path, image: str, **kwargs: object) -> BuildResult:
     result = build(source, image, **kwargs)  # type: ignore[arg-type]
     assert result.returncode == 0, f"build of {source} failed:\n{result.log}"
     return result
+
+
+def masked(log: str) -> str:
+    """A build log with what changes from run to run masked: times, hashes, ids, tags, ports, the
+    builder's version and Python's patch release."""
+    rules = [
+        (r"\d+(\.\d+)?(ms|s)\b", "<T>"),
+        (r"\b[0-9a-f]{12,64}\b", "<HASH>"),
+        (r"s2i-test-[\w.-]+:[0-9a-f]{8}", "<IMAGE>"),
+        (r"builder \S+\)", "builder <VERSION>)"),
+        (r"\b(Python 3\.\d+)\.\d+\b", r"\1.<PATCH>"),  # the suite's patch release moves
+        (r"127\.0\.0\.1:\d+", "127.0.0.1:<PORT>"),  # the tests' private index
+    ]
+    for pattern, replacement in rules:
+        log = re.sub(pattern, replacement, log)
+    return log
+
+
+def assert_golden(log: str, golden: Path) -> None:
+    """The whole log, masked, equals the pinned one (UPDATE_GOLDEN=1 rewrites it after a change that
+    is meant: the diff shows in review). What the user reads at 2 a.m. changes only on purpose."""
+    log = masked(log)
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.write_text(log, encoding="utf-8")
+    assert log == golden.read_text(encoding="utf-8")
 
 
 def free_port() -> int:

@@ -18,6 +18,7 @@ from tests import harness
 pytestmark = pytest.mark.docker
 
 GOLDEN = Path(__file__).with_name("model-template-app.log")
+GOLDEN_FAILURES = Path(__file__).with_name("golden")  # the stale lock's is made in test_locks.py
 RSS_LIMIT_MB = 300
 
 
@@ -88,35 +89,17 @@ def test_a_source_with_a_1gb_file_builds_within_the_memory_bound(
         harness.docker("rmi", "--force", image, check=False)
 
 
-def _masked(log: str) -> str:
-    """The log with what changes from run to run masked: times, hashes, ids, tags, sizes, counts of
-    milliseconds in installer output."""
-    rules = [
-        (r"\d+(\.\d+)?(ms|s)\b", "<T>"),
-        (r"\b[0-9a-f]{12,64}\b", "<HASH>"),
-        (r"s2i-test-[\w.-]+:[0-9a-f]{8}", "<IMAGE>"),
-        (r"builder \S+\)", "builder <VERSION>)"),
-        (r"\b(Python 3\.\d+)\.\d+\b", r"\1.<PATCH>"),  # the suite's patch release moves
-    ]
-    for pattern, replacement in rules:
-        log = re.sub(pattern, replacement, log)
-    return log
-
-
 def test_the_whole_build_log_of_the_model_template(python3_builder: str) -> None:
     """The build log is the user's only window: pinned whole (set UPDATE_GOLDEN=1 to rewrite it after
     a change that is meant; the diff shows in review)."""
     image = harness.unique_tag("golden")
     result = harness.build_ok(harness.TEMPLATES / "model-template-app", image)
     harness.docker("rmi", "--force", image, check=False)
-    log = _masked(result.log)
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        GOLDEN.write_text(log, encoding="utf-8")
-    assert log == GOLDEN.read_text(encoding="utf-8")
+    harness.assert_golden(result.log, GOLDEN)
 
 
 # The failures users meet most, each log pinned whole as the happy path's is (heroku's tests pin theirs
-# the same way): what the user reads at 2 a.m. changes only on purpose.
+# the same way); a stale lock's is in test_locks.py (its lock is made at test time).
 FAILURES = ["missing_class", "wrapper_conflict", "requires_newer_python"]
 
 
@@ -126,9 +109,4 @@ def test_the_whole_build_log_of_a_failure(python3_builder: str, scenario: str) -
     result = harness.build(harness.FIXTURES / scenario, image)
     assert result.returncode in (1, 2), result.log
     assert not harness.image_exists(image)
-    log = _masked(result.log)
-    golden = Path(__file__).with_name("golden") / f"{scenario}.log"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.parent.mkdir(exist_ok=True)
-        golden.write_text(log, encoding="utf-8")
-    assert log == golden.read_text(encoding="utf-8")
+    harness.assert_golden(result.log, GOLDEN_FAILURES / f"{scenario}.log")

@@ -120,6 +120,18 @@ def test_stale_lock_fails_before_any_download_naming_the_fix(
     assert index.token not in result.log
 
 
+def test_the_whole_build_log_of_a_stale_lock(
+    python3_builder: str, tmp_path: Path, index: harness.Index, secrets: Path, images: list[str]
+) -> None:
+    """A failure users meet often, pinned whole as tests/docker/golden's others are: uv.lock made by
+    the real uv, then pyproject.toml asks for what it cannot give."""
+    app = locked_app(tmp_path, "uv.lock", index, ["s2i-shared"])
+    lockfiles.stale(app)
+    result = build(app, images, secrets)
+    assert result.returncode == 2, result.log
+    harness.assert_golden(result.log, Path(__file__).with_name("golden") / "stale_lock.log")
+
+
 @pytest.mark.parametrize("fmt", sorted(lockfiles.FORMATS))
 def test_lock_pinning_the_wrapper_elsewhere_fails_naming_both_sides(
     python3_builder: str, fmt: str, tmp_path: Path, shelf: Path, index: harness.Index, secrets: Path,

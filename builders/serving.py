@@ -17,6 +17,8 @@ METRICS = "SELDON_S2I_METRICS"  # mmap (default): per-process files; stock: the 
 METRICS_VALUES = ("mmap", "stock")
 SERVER = "SELDON_S2I_SERVER"  # granian (default): the REST server; gunicorn: the wrapper's own
 SERVER_VALUES = ("granian", "gunicorn")
+V2 = "SELDON_S2I_V2"  # on (default): the Open Inference Protocol beside the Seldon protocol; off: not
+V2_VALUES = ("on", "off")
 SECONDS = {
     "SELDON_S2I_DRAIN_SECONDS": "5",  # /health/ping answers 503 while everything still serves
     "SELDON_S2I_GRACE_SECONDS": "20",  # then requests in progress get this long to complete
@@ -39,7 +41,7 @@ def checked(environ: Mapping[str, str]) -> dict[str, str]:
         )
     if v2_name:
         env[V2_MODEL_NAME] = v2_name
-    for variable, allowed in ((METRICS, METRICS_VALUES), (SERVER, SERVER_VALUES)):
+    for variable, allowed in ((METRICS, METRICS_VALUES), (SERVER, SERVER_VALUES), (V2, V2_VALUES)):
         value = unquote(environ.get(variable, "").strip()).lower()
         if value and value not in allowed:
             raise InvalidValueError(variable, value, ", ".join(allowed), "the container's environment")

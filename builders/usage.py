@@ -95,6 +95,8 @@ Runtime variables (docker run -e, or the SeldonDeployment):
                                         (default: the class's name)
   SELDON_S2I_SERVER                     granian (default): the REST server; gunicorn: the wrapper's
                                         own (GUNICORN_* variables apply to either)
+  SELDON_S2I_V2                         on (default): the Open Inference Protocol beside the Seldon
+                                        protocol; off: the Seldon protocol only
 
 Two protocols, one class, the same ports:
   Seldon protocol   REST /api/v1.0/predictions, /health/ping, ...; gRPC seldon.protos.*

@@ -55,6 +55,7 @@ BASE_IMAGE = os.environ.get("BASE_IMAGE", "seldon-s2i-base:bookworm")
 MLSERVER = harness.ROOT / ".venv-mlserver" / "bin" / "mlserver"
 MODEL_LOAD_SECONDS = 3.0  # the recycling measurement's load() time
 STOCK = {"GUNICORN_WORKERS": "1", "GUNICORN_THREADS": "1", "GRPC_WORKERS": "1", "GRPC_THREADS": "1"}
+V2_OFF = {"SELDON_S2I_V2": "off"}  # the Seldon protocol only
 LOAD_SECONDS = int(os.environ.get("BENCH_LOAD_SECONDS", "10"))
 STARTS = 5
 ROUNDS = 3  # builds are timed this many times, the best kept: a shared machine's load comes and goes
@@ -530,6 +531,7 @@ def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
         "stock": lambda: serving(base_image, None, seldon_rest),
         "MLServer": lambda: mlserver_rest(source),
         "gunicorn": lambda: serving(ours_image, {"SELDON_S2I_SERVER": "gunicorn"}, seldon_rest),
+        "V2 off": lambda: serving(ours_image, V2_OFF, seldon_rest),
     })  # fmt: skip
     rows = comparison_rows("REST", rest["ours"], rest["stock"], "stock")
     rows += comparison_rows("REST", rest["ours"], rest["MLServer"], "MLServer")
@@ -551,12 +553,20 @@ def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
         )
     )
     rows += ceiling_rows(ours_image, rest["ours"])
-    log(f"gRPC load, {LOAD_SECONDS}s each, best of 3 in turns: our defaults, stock")
+    log(f"gRPC load, {LOAD_SECONDS}s each, best of 3 in turns: our defaults, stock, ours with V2 off")
     calls = best_of({
         "ours": lambda: serving(ours_image, None, grpc_load),
         "stock": lambda: serving(base_image, None, grpc_load),
+        "V2 off": lambda: serving(ours_image, V2_OFF, grpc_load),
     })  # fmt: skip
-    return rows + comparison_rows("gRPC", calls["ours"], calls["stock"], "stock")
+    rows += comparison_rows("gRPC", calls["ours"], calls["stock"], "stock")
+    # What serving the Open Inference Protocol beside the Seldon protocol costs the Seldon routes
+    for name, measured in (("REST", rest), ("gRPC", calls)):
+        ours, off = measured["ours"], measured["V2 off"]
+        rows.append((f"Seldon {name} req/s (p99 ms), V2 served beside it (default) vs SELDON_S2I_V2=off",
+                     f"{ours['rps']:.0f} ({ours['p99']:.1f})", f"{off['rps']:.0f} ({off['p99']:.1f})",
+                     ratio(ours["rps"], off["rps"])))  # fmt: skip
+    return rows
 
 
 def v2_rows(ours_image: str, source: Path) -> list[Row]:
@@ -874,7 +884,9 @@ def report(rows: list[Row], notes: list[str], load: tuple[float, float]) -> None
         "cold build by the same tool (tests/bench_incremental.py). Our image serves REST with granian (its",
         "default); the `SELDON_S2I_SERVER=gunicorn` rows serve the same image with gunicorn, and the",
         "framework-ceiling rows a plain Flask app (no wrapper, no model) on each server: the choice of",
-        "server and the wrapper's own cost, side by side (docs/serving.md). Ratios are ours / theirs.",
+        "server and the wrapper's own cost, side by side (docs/serving.md). The `SELDON_S2I_V2=off` rows",
+        "serve the same image without the Open Inference Protocol: what V2 costs the Seldon routes.",
+        "Ratios are ours / theirs.",
         f"Load average (5 min) at start and end: {load[0]:.1f} and {load[1]:.1f}.",
         "",
         *[f"- {note}" for note in notes],

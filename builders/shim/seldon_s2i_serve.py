@@ -34,6 +34,7 @@ import seldon_s2i_probes as probes
 
 METRICS_VARIABLE = "SELDON_S2I_METRICS"
 SERVER_VARIABLE = "SELDON_S2I_SERVER"
+V2_VARIABLE = "SELDON_S2I_V2"  # off: the Seldon protocol only (V2's health routes stay: they are probes)
 logger = logging.getLogger(__name__)
 
 
@@ -157,7 +158,8 @@ def main() -> None:
     # Python 3.14 starts processes with forkserver by default on Linux; the wrapper hands its server
     # processes local functions, which only fork carries (the default of 3.11 to 3.13 on Linux).
     microservice.mp.set_start_method("fork", force=True)
-    use_v2(wrapper, sys.argv[1:])
+    if os.environ.get(V2_VARIABLE, "").strip().lower() != "off":
+        use_v2(wrapper, sys.argv[1:])
     sys.argv[0] = "seldon-core-microservice"
     microservice.main()
 

@@ -394,6 +394,22 @@ def test_scikit_learn_model_and_model_name_variable(image: str) -> None:
         client.close()
 
 
+def test_v2_off_serves_the_seldon_protocol_only(image: str) -> None:
+    """SELDON_S2I_V2=off: no V2 inference or metadata over REST or gRPC; the Seldon protocol and the
+    probes (V2's health routes among them) as usual."""
+    with harness.serve(image, env={"SELDON_S2I_V2": "off"}) as server:
+        seldon = server.post("/api/v1.0/predictions", json={"data": {"ndarray": [[1.0, 2.0]]}})
+        assert seldon.status_code == 200, seldon.text
+        assert requests.post(infer_url(server), json={"inputs": []}, timeout=10).status_code == 404
+        assert requests.get(server.url(f"/v2/models/{MODEL}"), timeout=10).status_code == 404
+        assert requests.get(server.url("/v2/health/ready"), timeout=10).status_code == 200
+        client = triton_grpc.InferenceServerClient(f"127.0.0.1:{server.grpc}")
+        with pytest.raises(InferenceServerException) as error:
+            client.is_server_live()
+        assert error.value.status() == "StatusCode.UNIMPLEMENTED"
+        client.close()
+
+
 def v2_json(server: harness.Server, name: str, array: list[Any]) -> requests.Response:
     tensor = {"name": "x", "datatype": "FP64", "shape": list(np.shape(array)), "data": array}
     return requests.post(infer_url(server, name), json={"inputs": [tensor]}, timeout=30)

@@ -17,12 +17,14 @@ from builders.errors import ConfigError
         {"SELDON_S2I_V2_MODEL_NAME": "iris-classifier.v2_1"},
         {"SELDON_S2I_SERVER": "gunicorn"},
         {"SELDON_S2I_SERVER": "'Granian'"},
+        {"SELDON_S2I_V2": "OFF"},
     ],
 )
 def test_accepted(environ: dict[str, str]) -> None:
     env = serving.checked(environ)
     assert env.get("SELDON_S2I_METRICS", "mmap") in ("mmap", "stock")
     assert env.get("SELDON_S2I_SERVER", "granian") in ("granian", "gunicorn")
+    assert env.get("SELDON_S2I_V2", "on") in ("on", "off")
     assert all(not value.startswith('"') for value in env.values())
 
 
@@ -37,6 +39,7 @@ def test_unquoted_for_the_shim() -> None:
     [
         ({"SELDON_S2I_METRICS": "manager"}, "SELDON_S2I_METRICS='manager'"),
         ({"SELDON_S2I_SERVER": "uvicorn"}, "SELDON_S2I_SERVER='uvicorn'"),
+        ({"SELDON_S2I_V2": "false"}, "SELDON_S2I_V2='false'"),
         ({"SELDON_S2I_DRAIN_SECONDS": "5s"}, "SELDON_S2I_DRAIN_SECONDS='5s' is not a number of seconds"),
         ({"SELDON_S2I_GRACE_SECONDS": "-1"}, "SELDON_S2I_GRACE_SECONDS='-1' is not a number of seconds"),
         ({"SELDON_S2I_V2_MODEL_NAME": "my model"}, "SELDON_S2I_V2_MODEL_NAME='my model' cannot be a"),

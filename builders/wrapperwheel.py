@@ -119,6 +119,26 @@ PATCHES = (
         '    @app.route("/api/v1.0/aggregate", methods=["POST"])\n',
         "/api/v1.0/aggregate beside /aggregate",
     ),
+    # distutils left the standard library in Python 3.12 (Debian's 3.11 ships it apart): setuptools'
+    # copy answers the import, at a cost to every server start. The wrapper uses one function of it,
+    # for BOOL class parameters: the same rule, written here.
+    Patch(
+        "seldon_core/microservice.py",
+        "from distutils.util import strtobool\n",
+        """
+
+def strtobool(val):
+    \"\"\"distutils.util.strtobool's rule: 1 for y, yes, t, true, on, 1; 0 for n, no, f, false, off, 0.\"\"\"
+    val = val.lower()
+    if val in ("y", "yes", "t", "true", "on", "1"):
+        return 1
+    if val in ("n", "no", "f", "false", "off", "0"):
+        return 0
+    raise ValueError(f"invalid truth value {val!r}")
+
+""",
+        "strtobool without importing distutils",
+    ),
     # numpy 2 deprecates numpy.core (numpy._core now); ndarray is the same class from numpy itself.
     Patch(
         "seldon_core/microservice_tester.py",

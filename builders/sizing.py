@@ -9,7 +9,7 @@ serialising every process through the wrapper's Manager: two processes of two th
 with 4 threads 1.4x), so one gRPC process per CPU with two threads, within the memory left by the
 REST workers (each gRPC process loads another copy of the model), at least one. Workers are recycled
 after many requests so a slow leak in user code cannot grow without bound; a replacement loads before
-the old worker stops (builders/shim/seldon_s2i_graceful.py), so at 100,000 recycling costs an extra
+the old worker stops (builders/app/seldon_s2i_graceful.py), so at 100,000 recycling costs an extra
 process while it loads every few minutes at full load, and nothing when idle. Every value is only a
 default: GUNICORN_WORKERS and the other wrapper variables, when set, win.
 """

@@ -12,9 +12,9 @@ import pytest
 import yaml
 from werkzeug.test import Client
 
-from builders.run import SHIM_DIR
+from builders.run import APP_DIR
 
-sys.path.insert(0, str(SHIM_DIR))
+sys.path.insert(0, str(APP_DIR))
 from seldon_s2i_v2 import RestV2, Served
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"

@@ -39,6 +39,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import seldon_s2i_settings as settings
+
 logger = logging.getLogger(__name__)
 
 LIVE_PATHS = frozenset({"/health/live", "/v2/health/live"})
@@ -90,7 +92,7 @@ def v2_model_name(interface_name: str) -> str:
     the outlier adapter serves the class SELDON_S2I_COMPONENT names)."""
     from seldon_s2i_v2 import component_name
 
-    return str(component_name(os.environ.get("SELDON_S2I_COMPONENT") or interface_name))
+    return str(component_name(os.environ.get(settings.COMPONENT) or interface_name))
 
 
 def is_loaded() -> bool:
@@ -151,7 +153,7 @@ def load_or_stop(user_object: Any, rest: bool = False) -> None:
         load(user_object)
     except Exception:  # noqa: BLE001  (whatever load() raises stops the container, told once)
         report_failure(traceback.format_exc())
-        os._exit(3)
+        os._exit(settings.EXIT_LOAD_FAILED)
     mark_loaded(rest)
 
 

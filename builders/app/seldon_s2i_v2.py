@@ -35,10 +35,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import numpy as np
+import seldon_s2i_settings as settings
 
 logger = logging.getLogger(__name__)
 
-NAME_VARIABLE = "SELDON_S2I_V2_MODEL_NAME"
 DEFAULT_OUTPUT = "output-0"
 PLATFORM = "seldon-core-python"
 SERVER_NAME = "seldon-core-s2i"
@@ -353,7 +353,7 @@ _EXTENSION_PARAMETERS = {"binary_data_output", "names"}
 
 def component_name(interface: str) -> str:
     """The V2 model name: SELDON_S2I_V2_MODEL_NAME, else MODEL_NAME's class name."""
-    return os.environ.get(NAME_VARIABLE, "").strip() or interface.rsplit(".", 1)[-1]
+    return os.environ.get(settings.V2_MODEL_NAME, "").strip() or interface.rsplit(".", 1)[-1]
 
 
 # ---- REST --------------------------------------------------------------------------------------------

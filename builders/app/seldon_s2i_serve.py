@@ -95,6 +95,7 @@ def use_graceful_stop(microservice: Any) -> None:
 def use_v2(wrapper: Any, argv: list[str]) -> None:
     """V2 next to the Seldon protocol: a WSGI middleware on the REST app, a servicer on the gRPC server."""
     import seldon_s2i_v2 as v2
+    import seldon_s2i_v2_rest
 
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("interface_name")
@@ -114,7 +115,7 @@ def use_v2(wrapper: Any, argv: list[str]) -> None:
 
     def rest_app(user_model: Any, seldon_metrics: Any) -> Any:
         app = stock_rest_app(user_model, seldon_metrics)
-        app.wsgi_app = v2.RestV2(served(user_model, seldon_metrics), app.wsgi_app)
+        app.wsgi_app = seldon_s2i_v2_rest.RestV2(served(user_model, seldon_metrics), app.wsgi_app)
         return app
 
     def grpc_server(user_model: Any, seldon_metrics: Any, *args: Any, **kwargs: Any) -> Any:

@@ -15,7 +15,8 @@ from werkzeug.test import Client
 from builders.run import APP_DIR
 
 sys.path.insert(0, str(APP_DIR))
-from seldon_s2i_v2 import RestV2, Served
+from seldon_s2i_v2 import Served
+from seldon_s2i_v2_rest import RestV2
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")

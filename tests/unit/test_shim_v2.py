@@ -13,7 +13,7 @@ from tritonclient.utils import deserialize_bytes_tensor, np_to_triton_dtype, ser
 from builders.run import APP_DIR
 
 sys.path.insert(0, str(APP_DIR))
-from seldon_s2i_v2 import V2Error, as_tensor, from_list, from_raw, scalar, to_list, to_raw
+from seldon_s2i_v2_tensors import V2Error, as_tensor, from_list, from_raw, scalar, to_list, to_raw
 
 ARRAYS = [
     np.array([[True, False], [False, True]]),

@@ -109,8 +109,8 @@ def start_servers(
     global _grpc_parent, _mp
     _mp = mp or multiprocessing
     # What is loaded so far is shared with every forked process; a full garbage collection in a child
-    # would write to each of those objects and copy every page (measured: +35 MiB at once, a minute
-    # into a soak). Frozen objects are never scanned, so the pages stay shared.
+    # would write to each of those objects and copy every page (in a soak test, a sudden jump in every
+    # worker's memory). Frozen objects are never scanned, so the pages stay shared.
     gc.freeze()
     others = []
     if target2:

@@ -140,3 +140,14 @@ def test_the_app_contract_check_sees_the_builders_and_tool_imports(tmp_path: Pat
     imported = _top_level_imports(module)
     assert {"builders", "rattler", "uv"} <= imported
     assert not {"builders", "rattler", "uv"} & _wrapper_stack()
+
+
+def test_app_modules_and_functions_stay_small() -> None:
+    # each module of builders/app has one concern (the V2 codec, REST layer and call are three)
+    for path in sorted(APP.glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        assert len(text.splitlines()) <= 300, f"{path.name}: over 300 lines, split it by concern"
+        for node in ast.walk(ast.parse(text)):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.end_lineno:
+                length = node.end_lineno - node.lineno + 1
+                assert length <= 50, f"{path.name}: {node.name} is {length} lines"

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from builders import log, proc
+from builders.app import seldon_s2i_settings as app
 from builders.config import BuildConfig, ServiceType
 from builders.errors import CommandError, ComponentError
 
-PROBE = Path(__file__).with_name("probe.py")
+PROBE = Path(app.FOLDER, app.PROBE_SCRIPT)
 
 
 def _missing(config: BuildConfig, methods: set[str]) -> list[tuple[str, ...]]:

@@ -12,19 +12,16 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from builders import conda, log, proc, serving, sizing
+from builders.app import seldon_s2i_settings as app
 from builders.config import unquote
 from builders.errors import ConfigError
 from builders.layout import IMAGE, Layout
 from builders.manifest import Manifest, read
 
-# OUTLIER_DETECTOR classes with only `score` are served through this adapter (see its docstring).
-SHIM_DIR = Path(__file__).with_name("shim")
-# seldon-core-microservice's main(), with the metrics and the stop of builders/shim (see its docstring).
-SERVE_SHIM = "seldon_s2i_serve.py"
-SCORE_ADAPTER = "seldon_s2i_outlier.ScoreOutlierDetector"
-COMPONENT_VARIABLE = "SELDON_S2I_COMPONENT"
-# SERVICE_TYPE as built, for the V2 shim: the wrapper's --service-type has no OUTPUT_TRANSFORMER
-SERVICE_TYPE_VARIABLE = "SELDON_S2I_SERVICE_TYPE"
+# What runs in the application interpreter (builders/app, see seldon_s2i_settings' docstring): the
+# serving shim, seldon-core-microservice's main() with the metrics and the stop of that folder, and
+# the adapter through which OUTLIER_DETECTOR classes with only `score` are served.
+APP_DIR = Path(app.FOLDER)
 
 DEFAULT_PORTS = {
     "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": ("--http-port", "9000"),
@@ -34,13 +31,13 @@ DEFAULT_PORTS = {
 
 
 def microservice_argv(
-    manifest: Manifest, environ: Mapping[str, str], app_root: Path, shim_dir: Path = SHIM_DIR
+    manifest: Manifest, environ: Mapping[str, str], app_root: Path, app_dir: Path = APP_DIR
 ) -> list[str]:
     """The seldon-core-microservice command line, through the serving shim. Pure: unit tests pin it."""
     argv = [
         str(app_root / "bin" / "python"),
-        str(shim_dir / SERVE_SHIM),
-        SCORE_ADAPTER if manifest.score_adapter else manifest.model_name,
+        str(app_dir / app.SERVE_SCRIPT),
+        app.SCORE_ADAPTER if manifest.score_adapter else manifest.model_name,
         "--service-type",
         manifest.wrapper_service_type,
     ]
@@ -57,13 +54,13 @@ def microservice_argv(
 
 
 def child_environment(
-    manifest: Manifest, environ: Mapping[str, str], shim_dir: Path = SHIM_DIR
+    manifest: Manifest, environ: Mapping[str, str], app_dir: Path = APP_DIR
 ) -> dict[str, str]:
     env = dict(environ)
-    env[SERVICE_TYPE_VARIABLE] = manifest.service_type
+    env[app.SERVICE_TYPE] = manifest.service_type
     if manifest.score_adapter:
-        env[COMPONENT_VARIABLE] = manifest.model_name
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(shim_dir), env.get("PYTHONPATH", "")) if p)
+        env[app.COMPONENT] = manifest.model_name
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(app_dir), env.get("PYTHONPATH", "")) if p)
     # The wrapper reads PAYLOAD_PASSTHROUGH itself; s2i may hand it over quoted ("true").
     passthrough = unquote(env.get("PAYLOAD_PASSTHROUGH", "").strip())
     env["PAYLOAD_PASSTHROUGH"] = passthrough or ("true" if manifest.payload_passthrough else "false")

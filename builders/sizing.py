@@ -1,17 +1,15 @@
 """Serving defaults sized from what the container actually has (cgroup limits, not the host's).
 
 The wrapper's stock defaults are one gunicorn worker with one thread and one gRPC worker, whatever the
-pod's size. Measured here (BENCHMARKS.md), one sync worker per CPU serves about twice the requests at a
-lower p99 than the stock default, while extra threads per REST worker only add GIL contention; so: one
-REST worker per CPU, one thread each, capped by memory. gRPC, measured again once metrics stopped
-serialising every process through the wrapper's Manager: two processes of two threads served 1.3x to
-2.8x the calls of one process with one thread on 2 CPUs (one process with 4 threads 1.4x, 2 processes
-with 4 threads 1.4x), so one gRPC process per CPU with two threads, within the memory left by the
-REST workers (each gRPC process loads another copy of the model), at least one. Workers are recycled
-after many requests so a slow leak in user code cannot grow without bound; a replacement loads before
-the old worker stops (builders/shim/seldon_s2i_graceful.py), so at 100,000 recycling costs an extra
-process while it loads every few minutes at full load, and nothing when idle. Every value is only a
-default: GUNICORN_WORKERS and the other wrapper variables, when set, win.
+pod's size. One sync worker per CPU serves more requests at a lower p99 than the stock default, while
+extra threads per REST worker only add GIL contention; so: one REST worker per CPU, one thread each,
+capped by memory. gRPC: one process per CPU with two threads, within the memory left by the REST
+workers (each gRPC process loads another copy of the model), at least one. BENCHMARKS.md has the
+measurements behind both choices (the sizing rows, and GRPC_WORKERS/GRPC_THREADS against one and one).
+Workers are recycled after MAX_REQUESTS so a slow leak in user code cannot grow without bound; a
+replacement loads before the old worker stops (builders/app/seldon_s2i_graceful.py), so recycling
+costs an extra process while it loads, now and then at full load, and nothing when idle. Every value
+is only a default: GUNICORN_WORKERS and the other wrapper variables, when set, win.
 """
 
 from __future__ import annotations

@@ -196,7 +196,7 @@ def test_grpc_contents_through_tritonclients_own_stubs(server: harness.Server) -
 
 
 def our_descriptor(image: str) -> descriptor_pb2.FileDescriptorProto:
-    shim = '"$(/opt/s2i/tools/bin/python -I -c "from builders.run import SHIM_DIR; print(SHIM_DIR)")"'
+    shim = '"$(/opt/s2i/tools/bin/python -I -c "from builders.run import APP_DIR; print(APP_DIR)")"'
     script = (
         f"PYTHONPATH={shim} "
         "exec python -c 'import base64, seldon_s2i_inference_pb2 as pb; "

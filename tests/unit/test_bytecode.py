@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
-from builders import bytecode, compile_bytecode
+from builders import bytecode
+from builders.run import APP_DIR
+
+sys.path.insert(0, str(APP_DIR))
+import seldon_s2i_bytecode as compile_bytecode
 
 
 def test_compile_command_runs_the_script_with_the_application_interpreter() -> None:
     assert bytecode.compile_argv("/opt/app-root/bin/python") == [
-        "/opt/app-root/bin/python", "-I", str(Path(bytecode.__file__).with_name("compile_bytecode.py")),
+        "/opt/app-root/bin/python", "-I", str(APP_DIR / "seldon_s2i_bytecode.py"),
     ]  # fmt: skip
 
 

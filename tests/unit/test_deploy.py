@@ -12,10 +12,11 @@ import pytest
 import yaml
 from werkzeug.test import Client
 
-from builders.run import SHIM_DIR
+from builders.run import APP_DIR
 
-sys.path.insert(0, str(SHIM_DIR))
-from seldon_s2i_v2 import RestV2, Served
+sys.path.insert(0, str(APP_DIR))
+from seldon_s2i_v2 import Served
+from seldon_s2i_v2_rest import RestV2
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 PROBES = ("startupProbe", "livenessProbe", "readinessProbe")

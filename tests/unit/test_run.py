@@ -18,7 +18,7 @@ MANIFEST = Manifest(
 
 def test_defaults() -> None:
     assert run.microservice_argv(MANIFEST, {}, Path("/opt/app-root")) == [
-        "/opt/app-root/bin/python", str(run.SHIM_DIR / "seldon_s2i_serve.py"),
+        "/opt/app-root/bin/python", str(run.APP_DIR / "seldon_s2i_serve.py"),
         "MyModel", "--service-type", "MODEL",
         "--http-port", "9000", "--grpc-port", "9500", "--metrics-port", "6000",
     ]  # fmt: skip
@@ -32,7 +32,7 @@ def test_ports_from_environment_and_legacy_persistence() -> None:
     }
     manifest = replace(MANIFEST, model_name="pkg.mod.Router", wrapper_service_type="ROUTER", persistence=True)
     assert run.microservice_argv(manifest, env, Path("/app")) == [
-        "/app/bin/python", str(run.SHIM_DIR / "seldon_s2i_serve.py"),
+        "/app/bin/python", str(run.APP_DIR / "seldon_s2i_serve.py"),
         "pkg.mod.Router", "--service-type", "ROUTER",
         "--http-port", "8000", "--grpc-port", "8500", "--metrics-port", "6000", "--persistence", "1",
     ]  # fmt: skip
@@ -59,12 +59,12 @@ def test_score_only_outlier_detector_is_served_through_the_adapter() -> None:
     adapted = replace(manifest, score_adapter=True)
     assert run.microservice_argv(adapted, {}, Path("/app"))[2] == "seldon_s2i_outlier.ScoreOutlierDetector"
     assert run.microservice_argv(manifest, {}, Path("/app"))[2] == "pkg.Detector"
-    child = run.child_environment(adapted, {"PYTHONPATH": "/extra"}, shim_dir=Path("/shim"))
+    child = run.child_environment(adapted, {"PYTHONPATH": "/extra"}, app_dir=Path("/shim"))
     assert child["SELDON_S2I_COMPONENT"] == "pkg.Detector"
     assert child["PYTHONPATH"] == "/shim:/extra"
-    assert run.child_environment(adapted, {}, shim_dir=Path("/shim"))["PYTHONPATH"] == "/shim"
+    assert run.child_environment(adapted, {}, app_dir=Path("/shim"))["PYTHONPATH"] == "/shim"
     assert "SELDON_S2I_COMPONENT" not in run.child_environment(manifest, {})
-    assert (run.SHIM_DIR / "seldon_s2i_outlier.py").is_file()
+    assert (run.APP_DIR / "seldon_s2i_outlier.py").is_file()
 
 
 def test_the_v2_shim_gets_the_service_type_as_built() -> None:

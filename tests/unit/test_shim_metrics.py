@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from seldon_core.metrics import BINS, SeldonMetrics
 
-from builders.run import SHIM_DIR
+from builders.run import APP_DIR
 
-sys.path.insert(0, str(SHIM_DIR))
+sys.path.insert(0, str(APP_DIR))
 from seldon_s2i_metrics import MmapSeldonMetrics, timer_bucket
 
 UPDATES: list[tuple[int, list[dict[str, Any]], str]] = [

@@ -14,9 +14,9 @@ from seldon_core.metrics import SeldonMetrics
 from seldon_core.wrapper import get_rest_microservice
 from werkzeug.test import Client
 
-from builders.run import SHIM_DIR
+from builders.run import APP_DIR
 
-sys.path.insert(0, str(SHIM_DIR))
+sys.path.insert(0, str(APP_DIR))
 import seldon_s2i_probes as probes
 
 BODY = {"data": {"ndarray": [[1.0, 2.0]]}}

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from tritonclient.utils import deserialize_bytes_tensor, np_to_triton_dtype, serialize_byte_tensor
 
-from builders.run import SHIM_DIR
+from builders.run import APP_DIR
 
-sys.path.insert(0, str(SHIM_DIR))
-from seldon_s2i_v2 import V2Error, as_tensor, from_list, from_raw, scalar, to_list, to_raw
+sys.path.insert(0, str(APP_DIR))
+from seldon_s2i_v2_tensors import V2Error, as_tensor, from_list, from_raw, scalar, to_list, to_raw
 
 ARRAYS = [
     np.array([[True, False], [False, True]]),

@@ -1,8 +1,8 @@
 """Compile the bytecode of every module in this interpreter's site-packages that has none yet,
 outside the packages' test suites (`test` and `tests` folders).
 
-Run as a script by the *application* interpreter (`/opt/app-root/bin/python compile_bytecode.py`),
-so the bytecode matches it. Standard library only. builders.bytecode says why.
+Run as a script by the *application* interpreter (`/opt/app-root/bin/python -I seldon_s2i_bytecode.py`),
+so the bytecode matches it. Standard library only. builders/bytecode.py says why.
 Modules that fail to compile are skipped, as pip and uv skip them: packages ship files that are not
 valid Python 3 (templates, examples), and the import check after the install is what must pass.
 """

@@ -10,6 +10,7 @@ This file runs in the application interpreter: it imports nothing from the build
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -18,6 +19,7 @@ import numpy as np
 import seldon_s2i_inference_pb2 as pb
 import seldon_s2i_inference_pb2_grpc as pb_grpc
 import seldon_s2i_v2 as v2
+import seldon_s2i_v2_tensors as tensors
 from google.protobuf import json_format
 
 logger = logging.getLogger(__name__)
@@ -57,7 +59,7 @@ def set_parameter(parameter: Any, value: Any) -> None:
     elif isinstance(value, str):
         parameter.string_param = value
     else:  # lists, dicts, None: as JSON text
-        parameter.string_param = v2.json.dumps(value, default=str)
+        parameter.string_param = json.dumps(value, default=str)
 
 
 class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[misc]
@@ -91,15 +93,17 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[m
         if not v2.loaded():
             _abort(
                 context,
-                v2.V2Error("the model is loading: call again once ModelReady is true", 503, "UNAVAILABLE"),
+                tensors.V2Error(
+                    "the model is loading: call again once ModelReady is true", 503, "UNAVAILABLE"
+                ),
             )
         try:
             return self._infer(request)
-        except v2.V2Error as e:
+        except tensors.V2Error as e:
             _abort(context, e)
         except Exception as e:
             logger.exception("V2 gRPC request failed")
-            _abort(context, v2.V2Error(f"{type(e).__name__}: {e}", 500, "INTERNAL"))
+            _abort(context, tensors.V2Error(f"{type(e).__name__}: {e}", 500, "INTERNAL"))
 
     def _infer(self, request: Any) -> Any:
         served = self.served
@@ -108,7 +112,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[m
             return passthrough_response(served.raw(request))
         raw = request.raw_input_contents
         if raw and len(raw) != len(request.inputs):
-            raise v2.V2Error(
+            raise tensors.V2Error(
                 f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs: with raw "
                 "contents every input must be in it, in order"
             )
@@ -116,12 +120,12 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[m
         for i, item in enumerate(request.inputs):
             shape = list(item.shape)
             if any(d < 0 for d in shape):
-                raise v2.V2Error(f"input {item.name!r}: shape {shape} has a negative dimension")
+                raise tensors.V2Error(f"input {item.name!r}: shape {shape} has a negative dimension")
             if raw:
-                array = v2.from_raw(item.name, item.datatype, shape, raw[i])
+                array = tensors.from_raw(item.name, item.datatype, shape, raw[i])
             else:
                 array = from_contents(item.name, item.datatype, shape, item.contents)
-            inputs.append(v2.Tensor(item.name, item.datatype, array))
+            inputs.append(tensors.Tensor(item.name, item.datatype, array))
         parameters = {key: parameter_value(value) for key, value in request.parameters.items()}
         outputs, out_parameters = served.infer(
             inputs, [o.name for o in request.outputs], request.id, parameters
@@ -133,7 +137,7 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[m
         for tensor in outputs:
             entry = response.outputs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.array.shape)
             if as_raw:
-                response.raw_output_contents.append(v2.to_raw(tensor.datatype, tensor.array))
+                response.raw_output_contents.append(tensors.to_raw(tensor.datatype, tensor.array))
             else:
                 field = getattr(entry.contents, CONTENTS[tensor.datatype])
                 field.extend(tensor.array.ravel().tolist())
@@ -141,14 +145,18 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):  # type: ignore[m
 
 
 def from_contents(name: str, datatype: str, shape: list[int], contents: Any) -> Any:
-    dtype = v2.dtype_of(name, datatype)
+    dtype = tensors.dtype_of(name, datatype)
     field = CONTENTS.get(datatype)
     if field is None:
-        raise v2.V2Error(f"input {name!r}: {datatype} has no contents field: send it in raw_input_contents")
+        raise tensors.V2Error(
+            f"input {name!r}: {datatype} has no contents field: send it in raw_input_contents"
+        )
     values = getattr(contents, field)
-    count = v2.elements(shape)
+    count = tensors.elements(shape)
     if len(values) != count:
-        raise v2.V2Error(f"input {name!r}: shape {shape} holds {count} values, {field} has {len(values)}")
+        raise tensors.V2Error(
+            f"input {name!r}: shape {shape} holds {count} values, {field} has {len(values)}"
+        )
     if datatype == "BYTES":
         array = np.empty(count, dtype=object)
         array[:] = list(values)
@@ -156,7 +164,7 @@ def from_contents(name: str, datatype: str, shape: list[int], contents: Any) -> 
         try:
             array = np.array(values, dtype=dtype)
         except OverflowError as e:
-            raise v2.V2Error(f"input {name!r}: a value is out of range for {datatype}: {e}") from None
+            raise tensors.V2Error(f"input {name!r}: a value is out of range for {datatype}: {e}") from None
     return array.reshape(shape)
 
 
@@ -168,11 +176,11 @@ def passthrough_response(result: Any) -> Any:
     if isinstance(result, bytes):
         return pb.ModelInferResponse.FromString(result)
     if isinstance(result, str):
-        result = v2.json.loads(result)
+        result = json.loads(result)
     return json_format.ParseDict(result, pb.ModelInferResponse())
 
 
-def _abort(context: Any, error: v2.V2Error) -> None:
+def _abort(context: Any, error: tensors.V2Error) -> None:
     context.abort(getattr(grpc.StatusCode, error.code), error.message)
 
 

@@ -31,10 +31,8 @@ from typing import Any
 
 import seldon_s2i_graceful as graceful
 import seldon_s2i_probes as probes
+import seldon_s2i_settings as settings
 
-METRICS_VARIABLE = "SELDON_S2I_METRICS"
-SERVER_VARIABLE = "SELDON_S2I_SERVER"
-V2_VARIABLE = "SELDON_S2I_V2"  # off: the Seldon protocol only (V2's health routes stay: they are probes)
 logger = logging.getLogger(__name__)
 
 
@@ -62,7 +60,7 @@ def use_gunicorn(microservice: Any) -> None:
     class GracefulApplication(stock_application):  # type: ignore[misc,valid-type]
         def load_config(self) -> None:
             super().load_config()
-            grace = graceful.seconds(graceful.GRACE_VARIABLE, graceful.DEFAULT_GRACE)
+            grace = graceful.seconds(settings.GRACE, settings.GRACE_DEFAULT)
             self.cfg.set("graceful_timeout", math.ceil(grace))  # gunicorn takes whole seconds
             self.cfg.set("worker_class", graceful.WORKER_CLASS)
 
@@ -71,7 +69,7 @@ def use_gunicorn(microservice: Any) -> None:
                 app = super().load()  # the worker loads the model before it accepts a connection
             except Exception:  # noqa: BLE001  (told once for all workers; gunicorn halts on exit 3)
                 probes.report_failure(traceback.format_exc())
-                os._exit(3)
+                os._exit(settings.EXIT_LOAD_FAILED)
             probes.mark_loaded(rest=True)
             return probes.ProbeLayer(app, probes.v2_model_name(self.interface_name))
 
@@ -97,16 +95,17 @@ def use_graceful_stop(microservice: Any) -> None:
 def use_v2(wrapper: Any, argv: list[str]) -> None:
     """V2 next to the Seldon protocol: a WSGI middleware on the REST app, a servicer on the gRPC server."""
     import seldon_s2i_v2 as v2
+    import seldon_s2i_v2_rest
 
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("interface_name")
     parser.add_argument("--service-type", default="MODEL")
     args, _ = parser.parse_known_args(argv)
     # the outlier adapter serves the class SELDON_S2I_COMPONENT names
-    interface = os.environ.get("SELDON_S2I_COMPONENT") or args.interface_name
+    interface = os.environ.get(settings.COMPONENT) or args.interface_name
     name = v2.component_name(interface)
     # SERVICE_TYPE as built (run sets it): the wrapper's --service-type has no OUTPUT_TRANSFORMER
-    service_type = os.environ.get("SELDON_S2I_SERVICE_TYPE") or args.service_type
+    service_type = os.environ.get(settings.SERVICE_TYPE) or args.service_type
     v2.readiness = probes.ready
     v2.loaded = probes.is_loaded
     stock_rest_app, stock_grpc_server = wrapper.get_rest_microservice, wrapper.get_grpc_server
@@ -116,7 +115,7 @@ def use_v2(wrapper: Any, argv: list[str]) -> None:
 
     def rest_app(user_model: Any, seldon_metrics: Any) -> Any:
         app = stock_rest_app(user_model, seldon_metrics)
-        app.wsgi_app = v2.RestV2(served(user_model, seldon_metrics), app.wsgi_app)
+        app.wsgi_app = seldon_s2i_v2_rest.RestV2(served(user_model, seldon_metrics), app.wsgi_app)
         return app
 
     def grpc_server(user_model: Any, seldon_metrics: Any, *args: Any, **kwargs: Any) -> Any:
@@ -135,8 +134,8 @@ def count_loaders(argv: list[str], gunicorn: bool) -> None:
     `--workers` and `--grpc-workers` (with its defaults), known here before anything forks. gunicorn's
     workers accept only once loaded, so for it one REST worker suffices."""
     parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--workers", type=int, default=int(os.environ.get("GUNICORN_WORKERS", "1")))
-    parser.add_argument("--grpc-workers", type=int, default=int(os.environ.get("GRPC_WORKERS", "1")))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get(settings.REST_WORKERS, "1")))
+    parser.add_argument("--grpc-workers", type=int, default=int(os.environ.get(settings.GRPC_WORKERS, "1")))
     args, _ = parser.parse_known_args(argv)
     probes.rest_workers = 1 if gunicorn else max(1, args.workers)
     probes.grpc_workers = max(0, args.grpc_workers)
@@ -145,9 +144,9 @@ def count_loaders(argv: list[str], gunicorn: bool) -> None:
 def main() -> None:
     from seldon_core import microservice, wrapper
 
-    if os.environ.get(METRICS_VARIABLE, "").strip().lower() != "stock":
+    if os.environ.get(settings.METRICS, "").strip().lower() != "stock":
         use_mmap_metrics(microservice)
-    gunicorn = os.environ.get(SERVER_VARIABLE, "").strip().lower() == "gunicorn"
+    gunicorn = os.environ.get(settings.SERVER, "").strip().lower() == "gunicorn"
     count_loaders(sys.argv[1:], gunicorn)
     if gunicorn:
         probes.setup(report_to=None)
@@ -158,7 +157,7 @@ def main() -> None:
     # Python 3.14 starts processes with forkserver by default on Linux; the wrapper hands its server
     # processes local functions, which only fork carries (the default of 3.11 to 3.13 on Linux).
     microservice.mp.set_start_method("fork", force=True)
-    if os.environ.get(V2_VARIABLE, "").strip().lower() != "off":
+    if os.environ.get(settings.V2, "").strip().lower() != "off":
         use_v2(wrapper, sys.argv[1:])
     sys.argv[0] = "seldon-core-microservice"
     microservice.main()

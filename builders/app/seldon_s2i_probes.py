@@ -39,6 +39,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import seldon_s2i_settings as settings
+
 logger = logging.getLogger(__name__)
 
 LIVE_PATHS = frozenset({"/health/live", "/v2/health/live"})
@@ -90,7 +92,7 @@ def v2_model_name(interface_name: str) -> str:
     the outlier adapter serves the class SELDON_S2I_COMPONENT names)."""
     from seldon_s2i_v2 import component_name
 
-    return str(component_name(os.environ.get("SELDON_S2I_COMPONENT") or interface_name))
+    return str(component_name(os.environ.get(settings.COMPONENT) or interface_name))
 
 
 def is_loaded() -> bool:
@@ -151,7 +153,7 @@ def load_or_stop(user_object: Any, rest: bool = False) -> None:
         load(user_object)
     except Exception:  # noqa: BLE001  (whatever load() raises stops the container, told once)
         report_failure(traceback.format_exc())
-        os._exit(3)
+        os._exit(settings.EXIT_LOAD_FAILED)
     mark_loaded(rest)
 
 
@@ -235,17 +237,11 @@ def _closing(start_response: StartResponse) -> StartResponse:
     return start
 
 
-def run_grpc_server(
-    user_object: Any, seldon_metrics: Any, args: Any, annotations: dict[str, str], bind_address: str
-) -> None:
-    """The wrapper's `_run_grpc_server`, serving health before load(); `_wait_forever` ends it."""
+def _loading_servicer(stock_servicer: Any) -> Any:
+    """The wrapper's Seldon servicer, each of its methods answering UNAVAILABLE until loaded."""
     import grpc
-    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-    from seldon_core import microservice, wrapper
 
-    stock_servicer = wrapper.SeldonModelGRPC
-
-    class LoadingServicer(stock_servicer):  # type: ignore[misc,valid-type]
+    class LoadingServicer(stock_servicer):  # type: ignore[misc]
         """Each Seldon method answers UNAVAILABLE until the class has loaded."""
 
     def gated(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -259,14 +255,29 @@ def run_grpc_server(
     for name in dir(stock_servicer):
         if name[:1].isupper() and callable(getattr(stock_servicer, name)):
             setattr(LoadingServicer, name, gated(getattr(stock_servicer, name)))
+    return LoadingServicer
 
-    interceptor = None
-    if args.tracing:
-        from grpc_opentracing import open_tracing_server_interceptor
-        from seldon_core.utils import setup_tracing
 
-        interceptor = open_tracing_server_interceptor(setup_tracing(args.interface_name))
-    wrapper.SeldonModelGRPC = LoadingServicer
+def _trace_interceptor(args: Any) -> Any:
+    """The wrapper's OpenTracing interceptor when --tracing is on, else None."""
+    if not args.tracing:
+        return None
+    from grpc_opentracing import open_tracing_server_interceptor
+    from seldon_core.utils import setup_tracing
+
+    return open_tracing_server_interceptor(setup_tracing(args.interface_name))
+
+
+def run_grpc_server(
+    user_object: Any, seldon_metrics: Any, args: Any, annotations: dict[str, str], bind_address: str
+) -> None:
+    """The wrapper's `_run_grpc_server`, serving health before load(); `_wait_forever` ends it."""
+    from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+    from seldon_core import microservice, wrapper
+
+    stock_servicer = wrapper.SeldonModelGRPC
+    interceptor = _trace_interceptor(args)
+    wrapper.SeldonModelGRPC = _loading_servicer(stock_servicer)
     try:
         server = wrapper.get_grpc_server(
             user_object,

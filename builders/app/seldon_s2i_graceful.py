@@ -37,16 +37,13 @@ from collections.abc import Callable
 from typing import Any
 
 import seldon_s2i_probes as probes
+import seldon_s2i_settings as settings
 from gunicorn.arbiter import Arbiter
 from gunicorn.errors import HaltServer
 from gunicorn.workers.sync import SyncWorker
 
 logger = logging.getLogger(__name__)
 
-DRAIN_VARIABLE = "SELDON_S2I_DRAIN_SECONDS"
-GRACE_VARIABLE = "SELDON_S2I_GRACE_SECONDS"
-DEFAULT_DRAIN = 5.0
-DEFAULT_GRACE = 20.0
 WORKER_CLASS = f"{__name__}.DrainingSyncWorker"  # gunicorn turns it into gthread for GUNICORN_THREADS > 1
 
 # Set by SIGTERM in a gRPC process (see _on_term).
@@ -82,7 +79,7 @@ def wait_then_stop_grpc(server: Any) -> None:
     signal.signal(signal.SIGTERM, _on_term)
     while not _stop.wait(1.0):
         pass
-    grace = seconds(GRACE_VARIABLE, DEFAULT_GRACE)
+    grace = seconds(settings.GRACE, settings.GRACE_DEFAULT)
     logger.info("gRPC server %d: stopping, up to %gs for calls in progress", os.getpid(), grace)
     server.stop(grace).wait()
 
@@ -112,8 +109,8 @@ def start_servers(
     global _grpc_parent, _mp
     _mp = mp or multiprocessing
     # What is loaded so far is shared with every forked process; a full garbage collection in a child
-    # would write to each of those objects and copy every page (measured: +35 MiB at once, a minute
-    # into a soak). Frozen objects are never scanned, so the pages stay shared.
+    # would write to each of those objects and copy every page (in a soak test, a sudden jump in every
+    # worker's memory). Frozen objects are never scanned, so the pages stay shared.
     gc.freeze()
     others = []
     if target2:
@@ -135,7 +132,7 @@ def start_servers(
 def _stop_children(others: list[Any]) -> None:
     _stop_grpc()  # told already when this is a SIGTERM; not when REST failed to start
     if _grpc_parent is not None:
-        _grpc_parent.join(seconds(GRACE_VARIABLE, DEFAULT_GRACE) + 5)
+        _grpc_parent.join(seconds(settings.GRACE, settings.GRACE_DEFAULT) + 5)
         if _grpc_parent.is_alive():
             _grpc_parent.kill()
             _grpc_parent.join()
@@ -155,7 +152,7 @@ class GracefulArbiter(Arbiter):  # type: ignore[misc]
         self.retiring: set[int] = set()  # old workers told to stop, until reaped
 
     def handle_term(self) -> None:
-        drain = seconds(DRAIN_VARIABLE, DEFAULT_DRAIN)
+        drain = seconds(settings.DRAIN, settings.DRAIN_DEFAULT)
         if not probes.draining() and drain > 0:
             probes.start_draining()
             self.log.info("SIGTERM: draining for %gs (/health/ping answers 503), then stopping", drain)

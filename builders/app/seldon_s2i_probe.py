@@ -1,8 +1,9 @@
 """Import the user's component class and list its public methods.
 
-Run as a script by the *application* interpreter (`/opt/app-root/bin/python probe.py MODEL_NAME ANSWER`),
-in the application folder, so it sees exactly what the wrapper will see. Standard library only: it
-must not depend on anything in the builder's tool environment.
+Run as a script by the *application* interpreter
+(`/opt/app-root/bin/python seldon_s2i_probe.py MODEL_NAME ANSWER`, by builders/component.py), in the
+application folder, so it sees exactly what the wrapper will see. Standard library only: it must not
+depend on anything in the builder's tool environment (seldon_s2i_settings says why).
 
 The answer, one JSON object, goes to the file ANSWER and nowhere else: whatever the user's module
 prints (at import, on stderr, from an exit handler) is its own business and never mistaken for it.

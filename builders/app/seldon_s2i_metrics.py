@@ -2,7 +2,7 @@
 
 seldon-core 1.18's `SeldonMetrics` keeps every worker's metrics in a `multiprocessing.Manager` dict:
 each request makes two lock round trips to that server process plus a get and a set of the worker's
-whole dict (~40% of a REST worker's time here, measured with py-spy), every worker queues behind the
+whole dict (a large share of a REST worker's time in a py-spy profile), every worker queues behind the
 one Manager process, and when it dies first on SIGTERM every request still running fails.
 
 `MmapSeldonMetrics` keeps the same data per process in a file under a directory in /tmp, written with
@@ -26,7 +26,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -174,6 +173,3 @@ class MmapSeldonMetrics(stock.SeldonMetrics):  # type: ignore[misc]
             self._file.close()
             (self.directory / f"{self._pid}.db").unlink(missing_ok=True)
             self._pid, self._file, self._values, self._labels, self._keys = None, None, {}, {}, {}
-
-    def remove_directory(self) -> None:
-        shutil.rmtree(self.directory, ignore_errors=True)

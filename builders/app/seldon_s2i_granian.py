@@ -36,6 +36,7 @@ from typing import Any
 
 import seldon_s2i_graceful as graceful
 import seldon_s2i_probes as probes
+import seldon_s2i_settings as settings
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
 from granian.log import LogLevels
@@ -73,7 +74,7 @@ class SeldonGranian(MPServer):  # type: ignore[misc]
         self.main_loop_interrupt.set()
 
     def signal_handler_interrupt(self, *args: Any, **kwargs: Any) -> None:
-        drain = graceful.seconds(graceful.DRAIN_VARIABLE, graceful.DEFAULT_DRAIN)
+        drain = graceful.seconds(settings.DRAIN, settings.DRAIN_DEFAULT)
         if not probes.draining() and drain > 0:
             probes.start_draining()
             logger.info("SIGTERM: draining for %gs (/health/ping answers 503), then stopping", drain)
@@ -222,7 +223,7 @@ class GranianApplication:
     def run(self) -> None:
         options = self.options
         host, _, port = str(options["bind"]).rpartition(":")
-        grace = graceful.seconds(graceful.GRACE_VARIABLE, graceful.DEFAULT_GRACE)
+        grace = graceful.seconds(settings.GRACE, settings.GRACE_DEFAULT)
         server = SeldonGranian(
             "seldon-core-microservice",
             address=host,

@@ -19,11 +19,11 @@ import importlib
 import os
 from typing import Any
 
-COMPONENT_VARIABLE = "SELDON_S2I_COMPONENT"  # MODEL_NAME of the user's class, set by `run`
+import seldon_s2i_settings as settings
 
 
 def _component_class() -> Any:
-    name = os.environ[COMPONENT_VARIABLE]
+    name = os.environ[settings.COMPONENT]
     module, _, class_name = name.rpartition(".")
     return getattr(importlib.import_module(module or class_name), class_name)
 

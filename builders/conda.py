@@ -2,7 +2,7 @@
 
     read() -> EnvironmentFile (validated, before any slow step) -> decide() -> CondaPlan
     install(): solve for linux-64 + noarch from the file's channels, link into the prefix
-    activate(): what `run` (and the import check) add to the environment so the model sees it
+    (run time: builders/conda_runtime.py activates the prefix for `run` and the import check)
 
 Two shapes, decided by `decide()` from the file alone:
 - no `python` in the dependencies: the conda prefix (/opt/app-root/conda) is layered onto the
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,7 +30,6 @@ import yaml
 from builders import log
 from builders.errors import ConfigError, StepError
 from builders.layout import Layout
-from builders.manifest import Conda
 
 FILES = ("environment.yml", "environment.yaml")
 PLATFORMS: tuple[Literal["linux-64", "noarch"], ...] = ("linux-64", "noarch")
@@ -187,25 +186,6 @@ def describe(env: EnvironmentFile, plan: CondaPlan) -> list[str]:
     if env.ignored:
         lines.append(f"not used: {', '.join(env.ignored)} (the prefix is fixed at {plan.prefix})")
     return lines
-
-
-def activate(prefix: str | None, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment with the conda prefix activated, as `conda activate` would for a program's
-    search paths: <prefix>/bin first on PATH, <prefix>/lib first on LD_LIBRARY_PATH, CONDA_PREFIX.
-    Pure; idempotent, so activating twice changes nothing."""
-    env = dict(environ)
-    if not prefix:
-        return env
-    for variable, directory in (("PATH", f"{prefix}/bin"), ("LD_LIBRARY_PATH", f"{prefix}/lib")):
-        parts = [p for p in env.get(variable, "").split(":") if p and p != directory]
-        env[variable] = ":".join([directory, *parts])
-    env["CONDA_PREFIX"] = prefix
-    return env
-
-
-def app_root(recorded: Conda | None, default: Path) -> Path:
-    """The environment `run` serves from: the conda prefix when it is the application environment."""
-    return Path(recorded.prefix) if recorded and recorded.app_environment else default
 
 
 def install(env: EnvironmentFile, plan: CondaPlan, cache: Path) -> list[str]:

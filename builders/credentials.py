@@ -146,20 +146,13 @@ def parse_pip_conf(text: str) -> PipConf:
 
 @dataclass(frozen=True)
 class Injected:
-    """What `-i ./secrets:/opt/s2i/secrets` brought, ready for the installers."""
+    """What `-i ./secrets:/opt/s2i/secrets` brought; each installer takes its variables from it
+    (builders.installers)."""
 
     netrc: Path | None = None
     pip_conf: Path | None = None
     settings: PipConf = PipConf()
     secrets: tuple[str, ...] = ()  # to mask in the log
-
-    def environment(self, installer: str) -> dict[str, str]:
-        """Variables for the installers: NETRC (uv, and pip through requests); pip reads the rest of
-        a pip.conf itself (cert, timeout...), uv reads none, so its index settings become flags."""
-        env = {"NETRC": str(self.netrc)} if self.netrc else {}
-        if self.pip_conf and installer == "pip":
-            env["PIP_CONFIG_FILE"] = str(self.pip_conf)
-        return env
 
     def fingerprint(self) -> str:
         """The index settings (without credentials) that decide what gets installed."""

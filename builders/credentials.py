@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from builders.errors import ConfigError
+from builders.layout import IMAGE
 
 # scheme://authority: the authority ends at the first / ? # or whitespace, so an `@` in a path
 # (git+https://host/repo@v1.0) is never read as a user part.
@@ -86,7 +87,7 @@ class IndexUrl:
             raise ConfigError(
                 f"the credentials in {self.redacted()} hold a space or a quote, which a netrc file "
                 "cannot carry",
-                "Inject a pip.conf with the URL instead (`-i ./secrets:/opt/s2i/secrets`).",
+                f"Inject a pip.conf with the URL instead (`-i ./secrets:{IMAGE.secrets}`).",
             )
         line = f"machine {self.host} login {self.user or ''}"
         return line + (f" password {self.password}" if self.password else "") + "\n"

@@ -50,22 +50,34 @@ def _common(request: InstallRequest, trusted_flag: str, offline_flag: str) -> li
     return argv + list(request.packages)
 
 
-# How each installer says, after an offline attempt, that a distribution is neither installed nor in
-# the local wheels in a version the request allows (the one failure an index can fix). Neither has a
-# structured signal: uv and pip exit with status 1 for this and for a real conflict alike, and write no
-# machine-readable report on failure. uv 0.13 words it three ways in its resolver's explanation, all
-# matched: a package it has nowhere ends with the hint below (since uv 0.4); one it has only in other
-# versions (installed, or in /whl) is "only s2i-shared>=1.0 is available" or "there is no version of
-# s2i-shared==2.0". A conflict with the pins reads "you require s2i-shared<1.0 and s2i-shared==1.0"
-# and matches none. pip's resolver (20.3 through 26.x) writes its line for every unavailable
-# requirement, also inside the output of a build-dependency install, and "ResolutionImpossible" for a
-# conflict. tests/unit/test_offline_retry.py runs both tools on each case.
+# How each installer says, after an offline attempt, that a distribution it needs is neither installed
+# nor in the local wheels (the one failure an index can fix). Neither has a structured signal: uv and
+# pip exit with status 1 for this and for a real conflict alike, and write no machine-readable report
+# on failure. So the words are matched, each one written only for that case (uv 0.13.9 and pip 26.x,
+# the releases in the images; tests/unit/test_offline_retry.py runs both tools on every case):
+# - uv's resolver: a package it has nowhere ends with the network hint (since uv 0.4); one it has only
+#   in other versions (installed, or in /whl) reads "only s2i-shared>=1.0 is available" or "there is
+#   no version of s2i-shared==2.0". A conflict with the pins reads "you require s2i-shared<1.0 and
+#   s2i-shared==1.0" and matches none of them.
+# - uv's download, after a resolution from cached index pages or of a direct URL: "Network
+#   connectivity is disabled, but the requested data wasn't found in the cache"; and a local wheel that
+#   is not the locked file (hash-checking mode): "Hash mismatch for `s2i-shared==1.0`".
+# - pip (its resolver since 20.3): "No matching distribution found for" for every unavailable
+#   requirement, also inside a build-dependency install; a local wheel that is not the locked file:
+#   "THESE PACKAGES DO NOT MATCH THE HASHES", then "Expected sha256" per package. A conflict reads
+#   "ResolutionImpossible".
 UV_OFFLINE_MISSING = re.compile(
     r"Packages were unavailable because the network was disabled"
     r"|there is no version of \S+"
     r"|only \S+ (?:is|are) available"
+    r"|Network connectivity is disabled, but the requested data wasn't found in the cache"
+    r"|Hash mismatch for `"
 )
-PIP_OFFLINE_MISSING = "ERROR: No matching distribution found for "
+PIP_OFFLINE_MISSING = re.compile(
+    r"ERROR: No matching distribution found for "
+    r"|THESE PACKAGES DO NOT MATCH THE HASHES FROM THE REQUIREMENTS FILE"
+    r"|Expected sha256 [0-9a-f]{64}"
+)
 
 
 class Installer(Protocol):
@@ -161,7 +173,7 @@ class Pip:
         return env
 
     def missing_offline(self, output: str) -> bool:
-        return PIP_OFFLINE_MISSING in output
+        return PIP_OFFLINE_MISSING.search(output) is not None
 
 
 def select(name: InstallerName, uv: str) -> Installer:

@@ -73,6 +73,35 @@ def test_a_missing_package_is_recognised(name: str, app_env: tuple[str, Path], t
 
 
 @pytest.mark.parametrize("name", ["uv", "pip"])
+def test_a_local_wheel_that_is_not_the_locked_file_is_recognised(
+    name: str, app_env: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Hash-checking mode (a lock): the index has the locked file, /whl a wheel of the same version."""
+    python, _ = app_env
+    python = python if name == "uv" else sys.executable
+    wheels = tmp_path / "whl"
+    harness.make_wheel(wheels, "s2i_other", "1.0", "")
+    locked = tmp_path / "locked.txt"
+    locked.write_text("s2i-other==1.0 --hash=sha256:" + "0" * 64 + "\n")
+    installer = installers.select(name, UV)  # type: ignore[arg-type]
+    request = InstallRequest(
+        python, requirement_files=(str(locked),), find_links=(str(wheels),), require_hashes=True, offline=True
+    )
+    output = _offline_failure(installer.install(request), _env(tmp_path))
+    assert installer.missing_offline(output), output
+
+
+def test_a_download_uv_cannot_make_offline_is_recognised(app_env: tuple[str, Path], tmp_path: Path) -> None:
+    """A direct URL (pylock.toml exports them), or a file of an index page uv has cached."""
+    python, _ = app_env
+    request = InstallRequest(
+        python, packages=("s2i-x @ http://127.0.0.1:9/s2i_x-1.0-py3-none-any.whl",), offline=True
+    )
+    output = _offline_failure(installers.Uv(UV).install(request), _env(tmp_path))
+    assert installers.Uv(UV).missing_offline(output), output
+
+
+@pytest.mark.parametrize("name", ["uv", "pip"])
 def test_a_conflict_with_the_pins_is_not_a_missing_package(
     name: str, app_env: tuple[str, Path], tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,10 +47,15 @@ def app_env(tmp_path: Path) -> tuple[str, Path]:
     return python, wheels
 
 
-def _offline_failure(argv: list[str], env: dict[str, str]) -> str:
+def _attempt(name: str, python: str, tmp_path: Path, **fields: Any) -> tuple[bool, str]:
+    """Run one offline attempt with the real tool (every case here fails, so nothing is installed);
+    return the backend's verdict on its output, and the output. pip runs from the developer
+    environment (the new environment has no pip)."""
+    installer = installers.select(name, UV)  # type: ignore[arg-type]
+    request = InstallRequest(python if name == "uv" else sys.executable, offline=True, **fields)
     with pytest.raises(CommandError) as failure:
-        proc.run(argv, env=env, quiet=True)
-    return failure.value.output_tail
+        proc.run(installer.install(request), env=_env(tmp_path), quiet=True)
+    return installer.missing_offline(failure.value.output_tail), failure.value.output_tail
 
 
 def _pins(tmp_path: Path) -> str:
@@ -61,15 +67,11 @@ def _pins(tmp_path: Path) -> str:
 @pytest.mark.parametrize("name", ["uv", "pip"])
 def test_a_missing_package_is_recognised(name: str, app_env: tuple[str, Path], tmp_path: Path) -> None:
     python, wheels = app_env
-    # pip runs from the developer environment (the new environment has no pip): nothing installs
-    python = python if name == "uv" else sys.executable
-    installer = installers.select(name, UV)  # type: ignore[arg-type]
     cases = [("s2i-absent",), ("s2i-shared>1.0",), ("s2i-shared<1.0",), ("s2i-shared==2.0",)]
     for packages in cases:  # not there at all; installed and in /whl, but not in that version
         for find_links in ((), (str(wheels),)):
-            request = InstallRequest(python, packages=packages, find_links=find_links, offline=True)
-            output = _offline_failure(installer.install(request), _env(tmp_path))
-            assert installer.missing_offline(output), output
+            missing, output = _attempt(name, python, tmp_path, packages=packages, find_links=find_links)
+            assert missing, output
 
 
 @pytest.mark.parametrize("name", ["uv", "pip"])
@@ -77,28 +79,20 @@ def test_a_local_wheel_that_is_not_the_locked_file_is_recognised(
     name: str, app_env: tuple[str, Path], tmp_path: Path
 ) -> None:
     """Hash-checking mode (a lock): the index has the locked file, /whl a wheel of the same version."""
-    python, _ = app_env
-    python = python if name == "uv" else sys.executable
     wheels = tmp_path / "whl"
     harness.make_wheel(wheels, "s2i_other", "1.0", "")
     locked = tmp_path / "locked.txt"
     locked.write_text("s2i-other==1.0 --hash=sha256:" + "0" * 64 + "\n")
-    installer = installers.select(name, UV)  # type: ignore[arg-type]
-    request = InstallRequest(
-        python, requirement_files=(str(locked),), find_links=(str(wheels),), require_hashes=True, offline=True
-    )
-    output = _offline_failure(installer.install(request), _env(tmp_path))
-    assert installer.missing_offline(output), output
+    fields = {"requirement_files": (str(locked),), "find_links": (str(wheels),), "require_hashes": True}
+    missing, output = _attempt(name, app_env[0], tmp_path, **fields)
+    assert missing, output
 
 
 def test_a_download_uv_cannot_make_offline_is_recognised(app_env: tuple[str, Path], tmp_path: Path) -> None:
     """A direct URL (pylock.toml exports them), or a file of an index page uv has cached."""
-    python, _ = app_env
-    request = InstallRequest(
-        python, packages=("s2i-x @ http://127.0.0.1:9/s2i_x-1.0-py3-none-any.whl",), offline=True
-    )
-    output = _offline_failure(installers.Uv(UV).install(request), _env(tmp_path))
-    assert installers.Uv(UV).missing_offline(output), output
+    url = ("s2i-x @ http://127.0.0.1:9/s2i_x-1.0-py3-none-any.whl",)
+    missing, output = _attempt("uv", app_env[0], tmp_path, packages=url)
+    assert missing, output
 
 
 @pytest.mark.parametrize("name", ["uv", "pip"])
@@ -106,19 +100,11 @@ def test_a_conflict_with_the_pins_is_not_a_missing_package(
     name: str, app_env: tuple[str, Path], tmp_path: Path
 ) -> None:
     python, wheels = app_env
-    python = python if name == "uv" else sys.executable
-    installer = installers.select(name, UV)  # type: ignore[arg-type]
     for packages in (("s2i-shared<1.0",), ("s2i-shared>1.0",)):
         for find_links in ((), (str(wheels),)):
-            request = InstallRequest(
-                python,
-                packages=packages,
-                constraint_files=(_pins(tmp_path),),
-                find_links=find_links,
-                offline=True,
-            )
-            output = _offline_failure(installer.install(request), _env(tmp_path))
-            assert not installer.missing_offline(output), output
+            fields = {"packages": packages, "constraint_files": (_pins(tmp_path),), "find_links": find_links}
+            missing, output = _attempt(name, python, tmp_path, **fields)
+            assert not missing, output
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ def export(
     return output.read_text(encoding="utf-8"), _indexes(read_toml(source / "uv.lock"))
 
 
-# uv's exit status for `uv export --locked` (uv's ExitStatus; checked with uv 0.13.9, the builder's own, on
-# locks of uv 0.5 to 0.13 by test_lock_verdicts): 1 when the lock does not satisfy pyproject.toml and uv would have to resolve
-# again (it says "needs to be updated", or, offline, that a package it would need is unavailable);
-# 2 for any other error (a broken pyproject.toml, an unreachable index). Not its wording.
+# uv's exit status for `uv export --locked` (its ExitStatus; checked with uv 0.13.9, the builder's
+# own, on locks of uv 0.5 to 0.13 by test_lock_verdicts): 1 when the lock does not satisfy
+# pyproject.toml and uv would have to resolve again (it says "needs to be updated", or, offline, that
+# a package it would need is unavailable); 2 for any other error (a broken pyproject.toml, an
+# unreachable index). Not its wording.
 _STALE = 1
 
 

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from builders import (
     __version__,
+    childenv,
     component,
-    conda,
     config,
     credentials,
+    dependencies,
     incremental,
-    install,
     installers,
     licenses,
     log,
@@ -55,9 +55,9 @@ def assemble(environ: Mapping[str, str], layout: Layout = IMAGE, in_place: bool 
     copy_source(layout)
     if not reused:
         with tempfile.TemporaryDirectory(prefix="s2i-build-") as scratch:
-            install.install(inputs.cfg, inputs.plan, layout, environ, inputs.injected, Path(scratch))
-    score_adapter = check_component(inputs, layout, environ)
-    record_installed(inputs, layout, environ)
+            dependencies.install(inputs.cfg, inputs.plan, layout, inputs.injected, Path(scratch))
+    score_adapter = check_component(inputs, layout)
+    record_installed(inputs, layout)
     write_sbom(inputs, layout)
     write_manifest(inputs, layout, score_adapter)
     finish(inputs.cfg, layout)
@@ -142,12 +142,11 @@ def copy_source(layout: Layout) -> None:
         shutil.copytree(layout.source, layout.app_dir, symlinks=True, dirs_exist_ok=True)
 
 
-def check_component(inputs: Inputs, layout: Layout, environ: Mapping[str, str]) -> bool:
+def check_component(inputs: Inputs, layout: Layout) -> bool:
     """Import the class as the server will; True when it is served through the score adapter."""
     cfg = inputs.cfg
     with log.step(f"Checking that {cfg.model_name} imports and serves {cfg.service_type.value}"):
-        # the interpreter and search paths the server will have (conda's bin/ and lib/ included)
-        env = conda.activate(inputs.plan.conda_prefix, environ)
+        env = childenv.application(cfg, inputs.plan.conda_prefix)
         methods = component.check_import(str(inputs.plan.python), layout.app_dir, cfg, env=env)
         log.detail(f"{cfg.class_name} provides: {', '.join(methods)}")
         score_adapter = component.needs_score_adapter(cfg, methods)
@@ -159,12 +158,11 @@ def check_component(inputs: Inputs, layout: Layout, environ: Mapping[str, str]) 
     return score_adapter
 
 
-def record_installed(inputs: Inputs, layout: Layout, environ: Mapping[str, str]) -> None:
+def record_installed(inputs: Inputs, layout: Layout) -> None:
     with log.step(f"Recording installed packages in {layout.lock}"):
-        # No cache: uv would otherwise leave one in HOME (the app folder), and so in the image.
-        no_cache = {**environ, "UV_NO_CACHE": "1", "PIP_NO_CACHE_DIR": "1"}
-        freeze = installers.freeze(inputs.cfg.installer, str(layout.uv), str(inputs.plan.python))
-        frozen = proc.output(freeze, env=no_cache)
+        # the freeze every step uses (builders.installers.freezer), whatever INSTALLER says
+        freeze = installers.freezer(str(layout.uv)).freeze(str(inputs.plan.python))
+        frozen = proc.output(freeze, env=childenv.frozen(inputs.cfg))
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
         log.detail(f"{len(frozen.splitlines())} packages installed")
     (layout.app_root / incremental.FINGERPRINT).write_text(inputs.fingerprint + "\n", encoding="utf-8")

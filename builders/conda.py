@@ -2,7 +2,7 @@
 
     read() -> EnvironmentFile (validated, before any slow step) -> decide() -> CondaPlan
     install(): solve for linux-64 + noarch from the file's channels, link into the prefix
-    activate(): what `run` (and the import check) add to the environment so the model sees it
+    (run time: builders/conda_runtime.py activates the prefix for `run` and the import check)
 
 Two shapes, decided by `decide()` from the file alone:
 - no `python` in the dependencies: the conda prefix (/opt/app-root/conda) is layered onto the
@@ -20,17 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
 
 from builders import log
 from builders.errors import ConfigError, StepError
 from builders.layout import Layout
-from builders.manifest import Conda
+
+if TYPE_CHECKING:
+    from rattler import RepoDataRecord
 
 FILES = ("environment.yml", "environment.yaml")
 PLATFORMS: tuple[Literal["linux-64", "noarch"], ...] = ("linux-64", "noarch")
@@ -94,7 +96,13 @@ def parse(text: str, filename: str) -> EnvironmentFile:
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise _fail(filename, f"`name` must be a string, not {name!r}")
-    channels = data.get("channels")
+    channels = _channels(data.get("channels"), filename)
+    specs, pip = _dependencies(data.get("dependencies"), filename)
+    ignored = tuple(sorted(str(k) for k in data if k not in ("name", "channels", "dependencies")))
+    return EnvironmentFile(filename, name, channels, specs, pip, ignored)
+
+
+def _channels(channels: object, filename: str) -> tuple[str, ...]:
     if not channels or not isinstance(channels, list):
         raise _fail(
             filename,
@@ -105,7 +113,11 @@ def parse(text: str, filename: str) -> EnvironmentFile:
     for channel in channels:
         if not isinstance(channel, str) or not channel.strip():
             raise _fail(filename, f"channel {channel!r} in `channels` is not a channel name or URL")
-    raw = data.get("dependencies")
+    return tuple(c.strip() for c in channels)
+
+
+def _dependencies(raw: object, filename: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`dependencies`: conda match specs, and the requirement lines of at most one `pip:` list."""
     if not isinstance(raw, list):
         raise _fail(filename, f"`dependencies` must be a list of conda match specs, not {raw!r}")
     specs: list[str] = []
@@ -128,9 +140,7 @@ def parse(text: str, filename: str) -> EnvironmentFile:
             )
     if not specs and not pip:
         raise _fail(filename, "`dependencies` lists nothing to install")
-    ignored = tuple(sorted(str(k) for k in data if k not in ("name", "channels", "dependencies")))
-    stripped = tuple(c.strip() for c in channels)
-    return EnvironmentFile(filename, name, stripped, tuple(specs), tuple(pip), ignored)
+    return tuple(specs), tuple(pip)
 
 
 def read(source: Path, filename: str) -> EnvironmentFile:
@@ -189,30 +199,10 @@ def describe(env: EnvironmentFile, plan: CondaPlan) -> list[str]:
     return lines
 
 
-def activate(prefix: str | None, environ: Mapping[str, str]) -> dict[str, str]:
-    """The environment with the conda prefix activated, as `conda activate` would for a program's
-    search paths: <prefix>/bin first on PATH, <prefix>/lib first on LD_LIBRARY_PATH, CONDA_PREFIX.
-    Pure; idempotent, so activating twice changes nothing."""
-    env = dict(environ)
-    if not prefix:
-        return env
-    for variable, directory in (("PATH", f"{prefix}/bin"), ("LD_LIBRARY_PATH", f"{prefix}/lib")):
-        parts = [p for p in env.get(variable, "").split(":") if p and p != directory]
-        env[variable] = ":".join([directory, *parts])
-    env["CONDA_PREFIX"] = prefix
-    return env
-
-
-def app_root(recorded: Conda | None, default: Path) -> Path:
-    """The environment `run` serves from: the conda prefix when it is the application environment."""
-    return Path(recorded.prefix) if recorded and recorded.app_environment else default
-
-
 def install(env: EnvironmentFile, plan: CondaPlan, cache: Path) -> list[str]:
     """Solve the file's specs for linux-64 + noarch from its channels and link them into the prefix.
     Returns `name=version=build` of every package installed. Caches live in `cache` (a scratch
     folder), so none ends up in the image."""
-    import rattler
     from rattler.exceptions import (
         FetchRepoDataError,
         GatewayError,
@@ -225,30 +215,8 @@ def install(env: EnvironmentFile, plan: CondaPlan, cache: Path) -> list[str]:
     )
 
     channels = ", ".join(env.channels)
-
-    async def solve_and_link() -> list[rattler.RepoDataRecord]:
-        gateway = rattler.Gateway(cache_dir=cache / "repodata")
-        records = await rattler.solve(
-            [rattler.Channel(c) for c in env.channels],
-            list(env.specs),
-            gateway=gateway,
-            platforms=list(PLATFORMS),
-        )
-        unpinned = [r for r in records if r.name.normalized == "python"]
-        if unpinned and not plan.app_environment:
-            raise ConfigError(
-                f"{env.filename}: the conda packages need python {unpinned[0].version}, but "
-                "`dependencies` does not pin python, so the builder would layer a second Python "
-                "onto the application's",
-                'Pin python in `dependencies` (for example "python=3.11") to make the conda '
-                "environment the application environment, or install Python packages through the "
-                "`pip:` section.",
-            )
-        await rattler.install(records, plan.prefix, cache_dir=cache / "pkgs", show_progress=False)
-        return records
-
     try:
-        records = asyncio.run(solve_and_link())
+        records = asyncio.run(_solve_and_link(env, plan, cache))
     except SolverError as exc:
         raise StepError(
             f"{env.filename}: the conda specs {', '.join(env.specs)} cannot be solved for "
@@ -269,6 +237,30 @@ def install(env: EnvironmentFile, plan: CondaPlan, cache: Path) -> list[str]:
     installed = sorted(f"{r.name.normalized}={r.version}={r.build}" for r in records)
     log.listing(f"+ {line}" for line in installed)
     return installed
+
+
+async def _solve_and_link(env: EnvironmentFile, plan: CondaPlan, cache: Path) -> list[RepoDataRecord]:
+    import rattler
+
+    gateway = rattler.Gateway(cache_dir=cache / "repodata")
+    records = await rattler.solve(
+        [rattler.Channel(c) for c in env.channels],
+        list(env.specs),
+        gateway=gateway,
+        platforms=list(PLATFORMS),
+    )
+    unpinned = [r for r in records if r.name.normalized == "python"]
+    if unpinned and not plan.app_environment:
+        raise ConfigError(
+            f"{env.filename}: the conda packages need python {unpinned[0].version}, but "
+            "`dependencies` does not pin python, so the builder would layer a second Python "
+            "onto the application's",
+            'Pin python in `dependencies` (for example "python=3.11") to make the conda '
+            "environment the application environment, or install Python packages through the "
+            "`pip:` section.",
+        )
+    await rattler.install(records, plan.prefix, cache_dir=cache / "pkgs", show_progress=False)
+    return records
 
 
 def _first_line(exc: BaseException) -> str:

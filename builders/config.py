@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
@@ -65,6 +65,12 @@ class BuildConfig:
     installer: Installer = "uv"
     persistence: bool = False
     notices: tuple[str, ...] = ()
+    # The process environment assemble was given (s2i's -e values and .s2i/environment included),
+    # captured once by load(): PATH, HOME, proxies, CA bundles (SSL_CERT_FILE, REQUESTS_CA_BUNDLE),
+    # PIP_*/UV_* settings and whatever the user's setup.py or model import reads. Every child process
+    # starts from it (builders/childenv.py); nothing after load() reads os.environ. Sorted pairs, so
+    # the config stays immutable; compare=False/repr=False: it is an input, not a setting.
+    environment: tuple[tuple[str, str], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def module(self) -> str:
@@ -129,13 +135,37 @@ def _words(value: str) -> tuple[str, ...]:
 
 
 def load(source_dir: Path, environ: Mapping[str, str]) -> BuildConfig:
-    """Merge `.s2i/environment` under the process environment and validate everything cheap."""
+    """Merge `.s2i/environment` under the process environment and validate everything cheap.
+
+    The process environment is captured here too, whole (`BuildConfig.environment`): it is what every
+    child process of the build starts from (builders/childenv.py), and nothing after this reads it.
+    """
     from_file = read_env_file(source_dir)
     merged = {**from_file, **{k: unquote(v.strip()) for k, v in environ.items() if k in _KNOWN}}
 
     def source(key: str) -> str:
         return "the build environment" if key in environ else str(source_dir / ENV_FILE)
 
+    config = BuildConfig(
+        model_name=_model_name(merged, source_dir, source),
+        service_type=_service_type(merged, source),
+        installer=_installer(merged, source),
+        persistence=_bool("PERSISTENCE", merged.get("PERSISTENCE", "0"), source("PERSISTENCE")),
+        payload_passthrough=_bool(
+            "PAYLOAD_PASSTHROUGH",
+            merged.get("PAYLOAD_PASSTHROUGH", "false"),
+            source("PAYLOAD_PASSTHROUGH"),
+        ),
+        extra_index_urls=_words(merged.get("EXTRA_INDEX_URL", "")),
+        trusted_hosts=_words(merged.get("PIP_TRUSTED_HOST", "")),
+        notices=_notices(merged),
+        environment=tuple(sorted(environ.items())),
+    )
+    module_file(source_dir, config)
+    return config
+
+
+def _model_name(merged: Mapping[str, str], source_dir: Path, source: Callable[[str], str]) -> str:
     model_name = merged.get("MODEL_NAME", "").strip()
     if not model_name:
         raise ConfigError(
@@ -150,10 +180,13 @@ def load(source_dir: Path, environ: Mapping[str, str]) -> BuildConfig:
             "a Python class name (MyModel) or dotted path (package.module.MyModel)",
             source("MODEL_NAME"),
         )
+    return model_name
 
+
+def _service_type(merged: Mapping[str, str], source: Callable[[str], str]) -> ServiceType:
     raw_type = merged.get("SERVICE_TYPE", "MODEL").strip().upper() or "MODEL"
     try:
-        service_type = ServiceType(raw_type)
+        return ServiceType(raw_type)
     except ValueError:
         raise InvalidValueError(
             "SERVICE_TYPE",
@@ -162,12 +195,17 @@ def load(source_dir: Path, environ: Mapping[str, str]) -> BuildConfig:
             source("SERVICE_TYPE"),
         ) from None
 
-    installer = merged.get("INSTALLER", "uv").strip().lower() or "uv"
-    if installer not in ("uv", "pip"):
-        raise InvalidValueError("INSTALLER", merged["INSTALLER"], "uv, pip", source("INSTALLER"))
 
+def _installer(merged: Mapping[str, str], source: Callable[[str], str]) -> Installer:
+    installer = merged.get("INSTALLER", "uv").strip().lower() or "uv"
+    choices: dict[str, Installer] = {"uv": "uv", "pip": "pip"}
+    if installer in choices:
+        return choices[installer]
+    raise InvalidValueError("INSTALLER", merged["INSTALLER"], "uv, pip", source("INSTALLER"))
+
+
+def _notices(merged: Mapping[str, str]) -> tuple[str, ...]:
     notices = []
-    persistence = _bool("PERSISTENCE", merged.get("PERSISTENCE", "0"), source("PERSISTENCE"))
     if "PERSISTENCE" in merged:
         notices.append(
             "PERSISTENCE is a legacy setting: seldon-core 1.18 accepts it but no longer persists "
@@ -178,23 +216,7 @@ def load(source_dir: Path, environ: Mapping[str, str]) -> BuildConfig:
             f"API_TYPE={merged['API_TYPE']!r} is a legacy setting and is ignored: the image serves "
             "REST and gRPC together."
         )
-
-    config = BuildConfig(
-        model_name=model_name,
-        service_type=service_type,
-        payload_passthrough=_bool(
-            "PAYLOAD_PASSTHROUGH",
-            merged.get("PAYLOAD_PASSTHROUGH", "false"),
-            source("PAYLOAD_PASSTHROUGH"),
-        ),
-        extra_index_urls=_words(merged.get("EXTRA_INDEX_URL", "")),
-        trusted_hosts=_words(merged.get("PIP_TRUSTED_HOST", "")),
-        installer=installer,  # type: ignore[arg-type]  # checked just above
-        persistence=persistence,
-        notices=tuple(notices),
-    )
-    module_file(source_dir, config)
-    return config
+    return tuple(notices)
 
 
 def module_file(source_dir: Path, config: BuildConfig) -> Path:

@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from builders.errors import ConfigError
+from builders.layout import IMAGE
 
 # scheme://authority: the authority ends at the first / ? # or whitespace, so an `@` in a path
 # (git+https://host/repo@v1.0) is never read as a user part.
@@ -86,7 +87,7 @@ class IndexUrl:
             raise ConfigError(
                 f"the credentials in {self.redacted()} hold a space or a quote, which a netrc file "
                 "cannot carry",
-                "Inject a pip.conf with the URL instead (`-i ./secrets:/opt/s2i/secrets`).",
+                f"Inject a pip.conf with the URL instead (`-i ./secrets:{IMAGE.secrets}`).",
             )
         line = f"machine {self.host} login {self.user or ''}"
         return line + (f" password {self.password}" if self.password else "") + "\n"
@@ -146,20 +147,13 @@ def parse_pip_conf(text: str) -> PipConf:
 
 @dataclass(frozen=True)
 class Injected:
-    """What `-i ./secrets:/opt/s2i/secrets` brought, ready for the installers."""
+    """What `-i ./secrets:/opt/s2i/secrets` brought; each installer takes its variables from it
+    (builders.installers)."""
 
     netrc: Path | None = None
     pip_conf: Path | None = None
     settings: PipConf = PipConf()
     secrets: tuple[str, ...] = ()  # to mask in the log
-
-    def environment(self, installer: str) -> dict[str, str]:
-        """Variables for the installers: NETRC (uv, and pip through requests); pip reads the rest of
-        a pip.conf itself (cert, timeout...), uv reads none, so its index settings become flags."""
-        env = {"NETRC": str(self.netrc)} if self.netrc else {}
-        if self.pip_conf and installer == "pip":
-            env["PIP_CONFIG_FILE"] = str(self.pip_conf)
-        return env
 
     def fingerprint(self) -> str:
         """The index settings (without credentials) that decide what gets installed."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+# The images' user and group (`USER 1001` in the Dockerfiles; group 0 for OpenShift's arbitrary UIDs).
+USER_ID, GROUP_ID = 1001, 0
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -20,6 +23,7 @@ class Layout:
         "/opt/s2i/builders.txt"
     )  # every builder's Python and image names (Dockerfile.python3)
     secrets: Path = Path("/opt/s2i/secrets")  # `s2i build -i ./secrets:/opt/s2i/secrets`: netrc, pip.conf
+    usage_notes: Path = Path("/opt/s2i/usage.d")  # images built FROM a builder add notes here (.txt)
 
     @property
     def app_dir(self) -> Path:
@@ -37,6 +41,11 @@ class Layout:
     def manifest(self) -> Path:
         """What assemble decided, read by `run` so the configuration is parsed once."""
         return self.app_root / "s2i-manifest.json"
+
+    @property
+    def sbom(self) -> Path:
+        """The CycloneDX SBOM of the environment the server runs in (builders/sbom.py)."""
+        return self.app_root / "sbom.cdx.json"
 
     @property
     def lock(self) -> Path:

@@ -4,7 +4,7 @@
     order, the conda decision (where environment.yml goes, which Python the application uses)
 
 Every file present is used or named with the reason it is not; nothing is silently ignored. assemble
-logs `Plan.report()`, install.py carries the plan out, incremental.py fingerprints its inputs.
+logs `Plan.report()`, dependencies.py carries the plan out, incremental.py fingerprints its inputs.
 """
 
 from __future__ import annotations

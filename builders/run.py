@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from builders import conda, log, proc, serving, sizing
+from builders import conda_runtime, log, proc, serving, sizing
 from builders.app import seldon_s2i_settings as app
 from builders.config import unquote
 from builders.errors import ConfigError
@@ -65,7 +65,7 @@ def child_environment(
     passthrough = unquote(env.get("PAYLOAD_PASSTHROUGH", "").strip())
     env["PAYLOAD_PASSTHROUGH"] = passthrough or ("true" if manifest.payload_passthrough else "false")
     # environment.yml: the conda prefix's programs, libraries and CONDA_PREFIX, for the model
-    return conda.activate(manifest.conda.prefix if manifest.conda else None, env)
+    return conda_runtime.activate(manifest.conda.prefix if manifest.conda else None, env)
 
 
 def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
@@ -81,7 +81,7 @@ def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
         )
     os.chdir(layout.app_dir)
     run_hook(layout.app_dir / "before-run", env)
-    argv = microservice_argv(manifest, env, conda.app_root(manifest.conda, layout.app_root))
+    argv = microservice_argv(manifest, env, conda_runtime.app_root(manifest.conda, layout.app_root))
     log.announce("Serving: " + " ".join(argv))
     os.execvpe(argv[0], argv, env)
 

@@ -28,8 +28,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from builders import licenses
+from builders.layout import GROUP_ID, IMAGE, USER_ID
 
-PATH = Path("/opt/app-root/sbom.cdx.json")
+PATH = IMAGE.sbom
 LABEL = "io.seldon.s2i.sbom"  # set in Dockerfile.python3 to PATH
 
 
@@ -100,4 +101,4 @@ def write_builder(target: Path = PATH) -> None:
 
     write([site_packages(target.parent)], "seldon-core-s2i-python3", target)
     target.chmod(0o664)
-    shutil.chown(target, 1001, 0)
+    shutil.chown(target, USER_ID, GROUP_ID)

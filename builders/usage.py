@@ -9,7 +9,7 @@ from builders import __version__, python_version, wrapper
 from builders.layout import IMAGE
 
 # Images built FROM this builder add what they bring as notes here, one .txt file each.
-NOTES = Path("/opt/s2i/usage.d")
+NOTES = IMAGE.usage_notes
 
 TEXT = """\
 Seldon Core Python builder {version} ({wrapper} wrapper, Python {python})

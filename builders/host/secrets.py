@@ -15,8 +15,9 @@ from pathlib import Path
 
 from builders import credentials
 from builders.host.upload import UPLOAD_GID, UPLOAD_UID
+from builders.layout import IMAGE
 
-SECRETS = "/opt/s2i/secrets"  # where assemble looks for an injected netrc or pip.conf
+SECRETS = str(IMAGE.secrets)  # where assemble looks for an injected netrc or pip.conf
 
 
 def folder(injections: Iterable[tuple[Path, str]], target: Path, netrc: str) -> tuple[tuple[Path, str], ...]:

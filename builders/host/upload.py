@@ -11,7 +11,9 @@ import tarfile
 from pathlib import Path
 from typing import IO
 
-UPLOAD_UID, UPLOAD_GID = 1001, 0
+from builders.layout import GROUP_ID, USER_ID
+
+UPLOAD_UID, UPLOAD_GID = USER_ID, GROUP_ID
 
 
 def write(out: IO[bytes], source: Path) -> None:

@@ -20,24 +20,30 @@ def export(
     return output.read_text(encoding="utf-8"), _indexes(read_toml(source / "uv.lock"))
 
 
+# uv's exit status for `uv export --locked` (its ExitStatus; checked with uv 0.13.9, the builder's
+# own, on locks of uv 0.5 to 0.13 by test_lock_verdicts): 1 when the lock does not satisfy
+# pyproject.toml and uv would have to resolve again (it says "needs to be updated", or, offline, that
+# a package it would need is unavailable); 2 for any other error (a broken pyproject.toml, an
+# unreachable index). Not its wording.
+_STALE = 1
+
+
 def _export(source: Path, argv: list[str], env: Mapping[str, str]) -> None:
     """Offline first: a current lock satisfies pyproject.toml without the network. When uv has to
-    resolve again (it fails offline wanting the index), the lock is stale; only a project whose
-    dependencies are dynamic (computed by its build backend) is given a second, online try."""
+    resolve again (status 1 offline), the lock is stale; only a project whose dependencies are
+    dynamic (computed by its build backend) is given a second, online try."""
     stale = StaleLock("uv.lock", "pyproject.toml", "uv lock", "")
     try:
         proc.run([*argv, "--offline"], env=env, cwd=source, quiet=True)
         return
     except CommandError as exc:
-        if "needs to be updated" in exc.output_tail:
-            raise stale from None
         dynamic = "dependencies" in read_toml(source / "pyproject.toml").get("project", {}).get("dynamic", [])
-        if "network was disabled" in exc.output_tail and not dynamic:
+        if exc.returncode == _STALE and not dynamic:
             raise stale from None
     try:
         proc.run(argv, env=env, cwd=source, quiet=True)
     except CommandError as exc:
-        if "needs to be updated" in exc.output_tail:
+        if exc.returncode == _STALE:
             raise stale from None
         raise
 

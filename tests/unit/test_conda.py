@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import conda, installers, run
+from builders import conda, conda_runtime, installers, run
 from builders.errors import ConfigError
 from builders.layout import Layout
 from builders.manifest import Conda, Manifest
@@ -157,21 +157,21 @@ def test_plan_with_python_makes_the_conda_env_the_app_environment() -> None:
     request = installers.InstallRequest(
         python=str(plan.python), requirement_files=("/opt/s2i/wrapper-requirements.txt",)
     )
-    assert installers.install("uv", "/opt/s2i/tools/bin/uv", request) == [
+    assert installers.Uv("/opt/s2i/tools/bin/uv").install(request) == [
         "/opt/s2i/tools/bin/uv", "pip", "install", "--python", "/opt/app-root/conda/bin/python",
         "-r", "/opt/s2i/wrapper-requirements.txt",
     ]  # fmt: skip
     # and run serves from the conda environment
     recorded = Conda(str(plan.prefix), plan.app_environment)
     manifest = Manifest("0", "M", "MODEL", "MODEL", False, False, False, conda=recorded)
-    root = conda.app_root(manifest.conda, LAYOUT.app_root)
+    root = conda_runtime.app_root(manifest.conda, LAYOUT.app_root)
     assert run.microservice_argv(manifest, {}, root)[0] == "/opt/app-root/conda/bin/python"
 
 
 def test_app_root_without_conda_or_when_layered() -> None:
-    assert conda.app_root(None, Path("/opt/app-root")) == Path("/opt/app-root")
+    assert conda_runtime.app_root(None, Path("/opt/app-root")) == Path("/opt/app-root")
     layered = Conda(prefix="/opt/app-root/conda", app_environment=False)
-    assert conda.app_root(layered, Path("/opt/app-root")) == Path("/opt/app-root")
+    assert conda_runtime.app_root(layered, Path("/opt/app-root")) == Path("/opt/app-root")
 
 
 def test_describe_logs_what_where_and_in_which_order() -> None:
@@ -206,13 +206,13 @@ def test_describe_logs_what_where_and_in_which_order() -> None:
     ],
 )
 def test_activate(environ: dict[str, str], expected: dict[str, str]) -> None:
-    assert conda.activate("/c", environ) == expected
-    assert conda.activate("/c", expected) == expected  # idempotent
+    assert conda_runtime.activate("/c", environ) == expected
+    assert conda_runtime.activate("/c", expected) == expected  # idempotent
 
 
 def test_no_prefix_changes_nothing() -> None:
     environ = {"PATH": "/usr/bin"}
-    assert conda.activate(None, environ) == environ
+    assert conda_runtime.activate(None, environ) == environ
 
 
 def test_run_activates_the_prefix_for_the_server() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import credentials, log
+from builders import credentials, installers, log
 from builders.credentials import IndexUrl
 from builders.errors import ConfigError
 
@@ -107,8 +107,8 @@ def test_injected_netrc_and_pip_conf(tmp_path: Path) -> None:
     found = credentials.injected(tmp_path)
     assert found.netrc == tmp_path / "netrc" and found.pip_conf == tmp_path / "pip.conf"
     assert sorted(found.secrets) == ["TOKEN42", "pw", "s3cr3t"]  # a login beside a password is a name
-    assert found.environment("uv") == {"NETRC": str(tmp_path / "netrc")}
-    assert found.environment("pip") == {
+    assert installers.Uv("uv").environment(found) == {"NETRC": str(tmp_path / "netrc")}
+    assert installers.Pip("uv").environment(found) == {
         "NETRC": str(tmp_path / "netrc"),
         "PIP_CONFIG_FILE": str(tmp_path / "pip.conf"),
     }

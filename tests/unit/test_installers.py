@@ -18,7 +18,7 @@ FULL = InstallRequest(
 
 
 def test_uv_install() -> None:
-    assert installers.install("uv", "/opt/s2i/tools/bin/uv", FULL) == [
+    assert installers.Uv("/opt/s2i/tools/bin/uv").install(FULL) == [
         "/opt/s2i/tools/bin/uv", "pip", "install", "--python", "/opt/app-root/bin/python",
         "--find-links", "/whl",
         "--extra-index-url", "https://idx.example/simple",
@@ -30,7 +30,7 @@ def test_uv_install() -> None:
 
 
 def test_pip_install() -> None:
-    assert installers.install("pip", "/unused/uv", FULL) == [
+    assert installers.Pip("/unused/uv").install(FULL) == [
         "/opt/app-root/bin/python", "-m", "pip", "install", "--no-cache-dir", "--no-input", "--no-compile",
         "--progress-bar", "off",
         "--find-links", "/whl",
@@ -44,18 +44,18 @@ def test_pip_install() -> None:
 
 def test_offline_attempts() -> None:
     request = InstallRequest(python="py", packages=("/opt/app-root/src",), offline=True)
-    assert installers.install("uv", "uv", request) == [
+    assert installers.Uv("uv").install(request) == [
         "uv", "pip", "install", "--python", "py", "--offline", "/opt/app-root/src",
     ]  # fmt: skip
-    assert installers.install("pip", "uv", request) == [
+    assert installers.Pip("uv").install(request) == [
         "py", "-m", "pip", "install", "--no-cache-dir", "--no-input", "--no-compile", "--progress-bar", "off",
         "--no-index", "/opt/app-root/src",
     ]  # fmt: skip
 
 
 def test_freeze() -> None:
-    assert installers.freeze("uv", "uv", "py") == ["uv", "pip", "freeze", "--python", "py"]
-    assert installers.freeze("pip", "uv", "py") == ["py", "-m", "pip", "freeze", "--all"]
+    assert installers.Uv("uv").freeze("py") == ["uv", "pip", "freeze", "--python", "py"]
+    assert installers.Pip("uv").freeze("py") == ["py", "-m", "pip", "freeze", "--all"]
 
 
 def test_wheel_pins(tmp_path: Path) -> None:
@@ -77,12 +77,12 @@ def test_hash_checking_and_index_url() -> None:
         index_url="https://u:p@idx.example/simple",
         require_hashes=True,
     )
-    assert installers.install("uv", "uv", request) == [
+    assert installers.Uv("uv").install(request) == [
         "uv", "pip", "install", "--python", "py", "--require-hashes",
         "--index-url", "https://u:p@idx.example/simple",
         "-c", "/tmp/wrapper-installed.txt", "-r", "/src/requirements.txt",
     ]  # fmt: skip
-    assert installers.install("pip", "uv", request)[9:] == [
+    assert installers.Pip("uv").install(request)[9:] == [
         "--require-hashes",
         "--index-url", "https://u:p@idx.example/simple",
         "-c", "/tmp/wrapper-installed.txt", "-r", "/src/requirements.txt",
@@ -97,7 +97,7 @@ def test_uv_compile() -> None:
         find_links=("/whl",),
         extra_index_urls=("https://idx.example/simple",),
     )
-    assert installers.uv_compile("uv", request, "/tmp/s/requirements.txt") == [
+    assert installers.Uv("uv").compile(request, "/tmp/s/requirements.txt") == [
         "uv", "pip", "compile", "--python", "/opt/app-root/bin/python", "--no-header", "--no-annotate",
         "--quiet", "--output-file", "/tmp/s/requirements.txt",
         "--find-links", "/whl",

@@ -71,8 +71,8 @@ def test_image_code_never_imports_the_host_side() -> None:
 
 
 def test_the_cycle_check_sees_type_checking_imports() -> None:
-    # install.py once imported Plan from assemble.py under TYPE_CHECKING: that counts as an edge
-    assert "builders.plan" in _imports()["builders.install"]
+    # install.py (now dependencies.py) once imported Plan from assemble.py under TYPE_CHECKING: an edge
+    assert "builders.plan" in _imports()["builders.dependencies"]
 
 
 def test_version_comes_from_the_package_metadata() -> None:

@@ -1,4 +1,4 @@
-"""Carrying out a Plan: the dependency installs into the application environment, in order.
+"""The application's dependencies, installed: a Plan carried out into the application environment.
 
     conda packages (and seldon-core, when the conda Python is the app's) -> environment.yml's pip
     section -> requirements.txt (or requirements.in, compiled) -> the project -> what changed
@@ -17,6 +17,7 @@ from packaging.requirements import Requirement
 
 from builders import (
     bytecode,
+    childenv,
     conda,
     config,
     deps,
@@ -29,7 +30,7 @@ from builders import (
     wrapper,
 )
 from builders.credentials import Injected
-from builders.errors import StepError
+from builders.errors import CommandError
 from builders.layout import Layout
 from builders.plan import Plan
 
@@ -41,25 +42,41 @@ class _Session:
 
     cfg: config.BuildConfig
     layout: Layout
+    installer: installers.Installer
     env: Mapping[str, str]
     base: installers.InstallRequest
     scratch: Path
 
+    @classmethod
+    def open(
+        cls, cfg: config.BuildConfig, plan: Plan, layout: Layout, injected: Injected, scratch: Path
+    ) -> _Session:
+        installer = installers.select(cfg.installer, str(layout.uv))
+        env = childenv.installers(cfg, installer, injected, scratch)
+        return cls(cfg, layout, installer, env, _base_request(plan, layout, injected, cfg, scratch), scratch)
+
     def install(self, request: installers.InstallRequest) -> None:
         """Try without any index first: when the preinstalled environment and /whl already satisfy
-        everything, the build needs no network (and takes milliseconds). Otherwise use the index."""
-        uv, cwd = str(self.layout.uv), self.layout.app_dir
-        offline = installers.install(self.cfg.installer, uv, replace(request, offline=True))
+        everything, the build needs no network (and takes milliseconds). Only when that attempt
+        failed for want of a distribution is the index used; any other failure (a conflict with the
+        wrapper's pins, a broken build) is the answer, and the resolver does not run twice."""
+        cwd, offline = self.layout.app_dir, self.installer.install(replace(request, offline=True))
         try:
             proc.run(offline, env=self.env, cwd=cwd, quiet=True)
             log.detail("satisfied by installed packages and local wheels: no index used")
             return
-        except StepError:
+        except CommandError as exc:
+            if not self.installer.missing_offline(exc.output_tail):
+                log.command(offline)  # the attempt ran quietly: its answer belongs in the log
+                for line in exc.output_tail.splitlines():
+                    log.output(line)
+                raise
             log.detail("not everything is installed or in local wheels: resolving against the index")
-        proc.run(installers.install(self.cfg.installer, uv, request), env=self.env, cwd=cwd)
+        proc.run(self.installer.install(request), env=self.env, cwd=cwd)
 
     def freeze(self, python: Path) -> str:
-        return proc.output(installers.freeze("uv", str(self.layout.uv), str(python)), env=self.env)
+        argv = installers.freezer(str(self.layout.uv)).freeze(str(python))
+        return proc.output(argv, env=self.env)
 
     def guard(self) -> wrapper.Guard:
         installed = deps.locked_versions(self.freeze(Path(self.base.python)))
@@ -72,15 +89,8 @@ class _Session:
         return wrapper.Guard(self.layout.wrapper, installed, python_refused)
 
 
-def install(
-    cfg: config.BuildConfig,
-    plan: Plan,
-    layout: Layout,
-    environ: Mapping[str, str],
-    injected: Injected,
-    scratch: Path,
-) -> None:
-    session = _session(cfg, plan, layout, environ, injected, scratch)
+def install(cfg: config.BuildConfig, plan: Plan, layout: Layout, injected: Injected, scratch: Path) -> None:
+    session = _Session.open(cfg, plan, layout, injected, scratch)
     before = session.freeze(layout.python)  # the builder's environment, before anything
     if plan.environment and plan.conda:
         # first: with a pinned python, the interpreter everything else goes into comes from here
@@ -103,14 +113,10 @@ def install(
         bytecode.compile_environment(str(plan.python), session.env)
 
 
-def _session(
-    cfg: config.BuildConfig,
-    plan: Plan,
-    layout: Layout,
-    environ: Mapping[str, str],
-    injected: Injected,
-    scratch: Path,
-) -> _Session:
+def _base_request(
+    plan: Plan, layout: Layout, injected: Injected, cfg: config.BuildConfig, scratch: Path
+) -> installers.InstallRequest:
+    """What every install starts from: the wrapper's requirements, local wheels first, the indexes."""
     constraints: list[str] = []
     # The rebuilt seldon-core (builders/wrapperwheel.py): wherever an install resolves seldon-core anew
     # (a conda Python), this is where wrapper.REQUIREMENT finds wrapper.VERSION.
@@ -122,16 +128,7 @@ def _session(
         constraints.append(str(pinned))
         find_links.append(str(layout.wheels))
         log.announce(f"Using {len(pins)} wheels from {layout.wheels} before any index")
-    env = {
-        **environ,
-        **injected.environment(cfg.installer),
-        "UV_CACHE_DIR": str(scratch / "uv-cache"),
-        # The cache is this build's scratch folder, deleted right after: hard links make installing
-        # and deleting it cheap (scikit-learn: 0.12 s instead of 0.44 s), and no cache outlives them.
-        "UV_LINK_MODE": "hardlink",
-        "UV_PYTHON_DOWNLOADS": "never",
-    }
-    base = installers.InstallRequest(
+    return installers.InstallRequest(
         python=str(plan.python),
         requirement_files=(str(layout.wrapper),),
         constraint_files=tuple(constraints),
@@ -140,7 +137,6 @@ def _session(
         extra_index_urls=cfg.extra_index_urls + injected.settings.extra_index_urls,
         trusted_hosts=cfg.trusted_hosts + injected.settings.trusted_hosts,
     )
-    return _Session(cfg, layout, env, base, scratch)
 
 
 def _install_requirements(session: _Session, plan: Plan) -> None:
@@ -209,7 +205,7 @@ def _compile(
             requirement_files=(str(source),),
             constraint_files=(str(session.layout.wrapper), *session.base.constraint_files),
         )
-        argv = installers.uv_compile(str(session.layout.uv), request, str(compiled))
+        argv = session.installer.compile(request, str(compiled))
         with guard.check(user):
             proc.run(argv, env=session.env, cwd=session.layout.app_dir)
         log.detail(f"{source.name} compiled to:")

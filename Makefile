@@ -90,7 +90,7 @@ image-%: base-image-%
 
 venv: $(VENV)/.installed ## the developer environment: tests, lint, the seldon-core client
 $(VENV)/.installed: pyproject.toml VERSION builders/wrapper-lock.txt builders/wrapper-requirements.txt \
-		builders/protoc-lock.txt builders/wrapperwheel.py builders/wrapper.py
+		builders/protoc-lock.txt builders/wrapperwheel.py builders/wrapperpatches.py builders/wrapper.py
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet uv==0.13.9
 	@# seldon-core (SeldonClient, the gRPC stubs) as the images have it: the release builders/wrapper.py

@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 import pytest
 from packaging.requirements import Requirement
 
-from builders import wrapper, wrapperwheel
+from builders import wrapper, wrapperpatches, wrapperwheel
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "builders" / "wrapper-requirements.txt"
@@ -92,7 +92,7 @@ def test_the_real_wheel_rebuilt(tmp_path: Path, original: Path) -> None:
     assert not [name for name in files if name.startswith("tests/")]
     assert files[f"{info}/top_level.txt"] == b"seldon_core\n"
     # every patch applied
-    for edit in wrapperwheel.PATCHES:
+    for edit in wrapperpatches.PATCHES:
         assert edit.new in files[edit.path].decode(), edit.why
     metadata = files[f"{info}/METADATA"].decode()
     declared = [
@@ -138,16 +138,16 @@ def test_the_venv_runs_the_rebuilt_protobuf_modules() -> None:
 
 def test_a_patch_whose_upstream_text_is_gone_stops_the_rebuild() -> None:
     files = {"seldon_core/wrapper.py": b"print('changed upstream')\n"}
-    edit = wrapperwheel.Patch(
+    edit = wrapperpatches.Patch(
         "seldon_core/wrapper.py", "from flask_cors import CORS\n", "x", "import HTTPException"
     )
     with pytest.raises(
         SystemExit, match=r"patch 'import HTTPException': seldon_core/wrapper\.py does not contain"
     ):
-        wrapperwheel.patch(files, (edit,))
-    twice = wrapperwheel.Patch("seldon_core/wrapper.py", "e", "E", "ambiguous")
+        wrapperpatches.patch(files, (edit,))
+    twice = wrapperpatches.Patch("seldon_core/wrapper.py", "e", "E", "ambiguous")
     with pytest.raises(SystemExit, match="ambiguous"):
-        wrapperwheel.patch(files, (twice,))
-    assert wrapperwheel.patch(
-        files, (wrapperwheel.Patch("seldon_core/wrapper.py", "changed", "same", "ok"),)
+        wrapperpatches.patch(files, (twice,))
+    assert wrapperpatches.patch(
+        files, (wrapperpatches.Patch("seldon_core/wrapper.py", "changed", "same", "ok"),)
     ) == {"seldon_core/wrapper.py": b"print('same upstream')\n"}

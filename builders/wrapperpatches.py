@@ -1,0 +1,118 @@
+"""The source edits the rebuilt seldon-core wheel carries (builders/wrapperwheel.py), each explained
+beside it. Every edit is an exact match: when upstream's text is not found exactly once, the rebuild
+stops naming the edit, instead of shipping a wrapper these edits were not written for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Patch:
+    """One exact-match edit of a file of the wheel: `old` must occur exactly once."""
+
+    path: str
+    old: str
+    new: str
+    why: str
+
+
+PATCHES = (
+    # werkzeug >= 2.3 raises UnsupportedMediaType (415, not a BadRequest) from get_json() when the body
+    # is not declared as JSON (curl -d without a Content-Type, a GET on /predict without a body); the
+    # wrapper's catch-all made that a 500. Caught beside BadRequest, it is the wrapper's 400 again.
+    Patch(
+        "seldon_core/flask_utils.py",
+        "from werkzeug.exceptions import BadRequest\n",
+        "from werkzeug.exceptions import BadRequest, UnsupportedMediaType\n",
+        "import UnsupportedMediaType",
+    ),
+    Patch(
+        "seldon_core/flask_utils.py",
+        "        message = request.get_json()\n    except BadRequest:\n",
+        "        message = request.get_json()\n    except (BadRequest, UnsupportedMediaType):\n",
+        "a body not declared as JSON is a bad request (400), as before werkzeug 2.3",
+    ),
+    # The catch-all error handler made every exception a 500, so an unknown path answered 500 with
+    # "404 Not Found" in its body. An HTTP error below 500 (404, 405, 415...) keeps its status, with
+    # the wrapper's JSON status body; 5xx stays for the class's own failures.
+    Patch(
+        "seldon_core/wrapper.py",
+        "from flask_cors import CORS\n",
+        "from flask_cors import CORS\nfrom werkzeug.exceptions import HTTPException\n",
+        "import HTTPException",
+    ),
+    Patch(
+        "seldon_core/wrapper.py",
+        """            message=str(e), status_code=500, reason="MICROSERVICE_INTERNAL_ERROR"
+        )
+        response = jsonify(error.to_dict())
+""",
+        """            message=str(e), status_code=500, reason="MICROSERVICE_INTERNAL_ERROR"
+        )
+        if isinstance(e, HTTPException) and e.code is not None and e.code < 500:
+            reason = (e.name or "BAD_REQUEST").upper().replace(" ", "_")
+            error = SeldonMicroserviceException(str(e), status_code=e.code, reason=reason)
+        response = jsonify(error.to_dict())
+""",
+        "an HTTP error below 500 keeps its status",
+    ),
+    # static_url_path="" registered a GET route for every path (`/<path:filename>`, files of a static
+    # folder seldon_core does not ship): a GET on POST-only /api/v1.0/predictions answered 404 and a
+    # POST on an unknown path 405. Without it, an unknown path is a 404 and a wrong method a 405.
+    # (/seldon.json is a route of its own; the metrics app keeps its own Flask object.)
+    Patch(
+        "seldon_core/wrapper.py",
+        '(user_model, seldon_metrics):\n    app = Flask(__name__, static_url_path="")\n',
+        "(user_model, seldon_metrics):\n    app = Flask(__name__, static_folder=None)\n",
+        "no catch-all static route on the REST app",
+    ),
+    # The other component types answer under /api/v1.0/ too (predictions, feedback); a COMBINER only at
+    # /aggregate, which the graph calls. /api/v1.0/aggregate is the same route, for a user's curl.
+    Patch(
+        "seldon_core/wrapper.py",
+        '    @app.route("/aggregate", methods=["GET", "POST"])\n',
+        '    @app.route("/aggregate", methods=["GET", "POST"])\n'
+        '    @app.route("/api/v1.0/aggregate", methods=["POST"])\n',
+        "/api/v1.0/aggregate beside /aggregate",
+    ),
+    # distutils left the standard library in Python 3.12 (Debian's 3.11 ships it apart): setuptools'
+    # copy answers the import, at a cost to every server start. The wrapper uses one function of it,
+    # for BOOL class parameters: the same rule, written here.
+    Patch(
+        "seldon_core/microservice.py",
+        "from distutils.util import strtobool\n",
+        """
+
+def strtobool(val):
+    \"\"\"distutils.util.strtobool's rule: 1 for y, yes, t, true, on, 1; 0 for n, no, f, false, off, 0.\"\"\"
+    val = val.lower()
+    if val in ("y", "yes", "t", "true", "on", "1"):
+        return 1
+    if val in ("n", "no", "f", "false", "off", "0"):
+        return 0
+    raise ValueError(f"invalid truth value {val!r}")
+
+""",
+        "strtobool without importing distutils",
+    ),
+    # numpy 2 deprecates numpy.core (numpy._core now); ndarray is the same class from numpy itself.
+    Patch(
+        "seldon_core/microservice_tester.py",
+        "from numpy.core.multiarray import ndarray\n",
+        "from numpy import ndarray\n",
+        "numpy.core is deprecated in numpy 2",
+    ),
+)
+
+
+def patch(files: dict[str, bytes], patches: tuple[Patch, ...] = PATCHES) -> dict[str, bytes]:
+    """The wheel's files with every patch applied; SystemExit naming the edit when its text is not
+    found exactly once (the upstream source is not the one these edits were written for)."""
+    patched = dict(files)
+    for edit in patches:
+        text = patched[edit.path].decode("utf-8") if edit.path in patched else ""
+        if text.count(edit.old) != 1:
+            raise SystemExit(f"patch '{edit.why}': {edit.path} does not contain its upstream text once")
+        patched[edit.path] = text.replace(edit.old, edit.new).encode("utf-8")
+    return patched

@@ -11,13 +11,22 @@ import argparse
 import os
 import sys
 
-from builders import __version__, log
+import builders
+from builders import log
 from builders.errors import DependenciesChanged
+
+
+class _Version(argparse.Action):
+    """--version, reading the version only when asked (`run` starts the server without it)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(builders.__version__)
+        parser.exit()
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m builders", description=__doc__)
-    parser.add_argument("--version", action="version", version=__version__)
+    parser.add_argument("--version", action=_Version, nargs=0, help="print the builder's version and exit")
     commands = parser.add_subparsers(dest="command", required=True)
     assemble = commands.add_parser("assemble", help="s2i assemble: install the source at /tmp/src")
     assemble.add_argument(

@@ -160,8 +160,8 @@ def check_component(inputs: Inputs, layout: Layout) -> bool:
 
 def record_installed(inputs: Inputs, layout: Layout) -> None:
     with log.step(f"Recording installed packages in {layout.lock}"):
-        # the freeze every step uses (builders.installers.freezer), whatever INSTALLER says
-        freeze = installers.freezer(str(layout.uv)).freeze(str(inputs.plan.python))
+        # the freeze every step uses (builders.installers.freeze), whatever INSTALLER says
+        freeze = installers.freeze(str(layout.uv), str(inputs.plan.python))
         frozen = proc.output(freeze, env=childenv.frozen(inputs.cfg))
         layout.lock.write_text(frozen.strip() + "\n", encoding="utf-8")
         log.detail(f"{len(frozen.splitlines())} packages installed")

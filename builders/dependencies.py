@@ -75,7 +75,7 @@ class _Session:
         proc.run(self.installer.install(request), env=self.env, cwd=cwd)
 
     def freeze(self, python: Path) -> str:
-        argv = installers.freezer(str(self.layout.uv)).freeze(str(python))
+        argv = installers.freeze(str(self.layout.uv), str(python))
         return proc.output(argv, env=self.env)
 
     def guard(self) -> wrapper.Guard:

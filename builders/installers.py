@@ -81,7 +81,8 @@ PIP_OFFLINE_MISSING = re.compile(
 
 
 class Installer(Protocol):
-    """One backend, as pypa/build's env.py has them: its command lines (pure) and its variables."""
+    """One backend, as pypa/build's env.py has them: its command lines (pure) and its variables.
+    Both freeze with uv (`freeze`)."""
 
     @property
     def name(self) -> str: ...
@@ -89,8 +90,6 @@ class Installer(Protocol):
     def install(self, request: InstallRequest) -> list[str]: ...
 
     def compile(self, request: InstallRequest, output: str) -> list[str]: ...
-
-    def freeze(self, python: str) -> list[str]: ...
 
     def environment(self, injected: Injected) -> dict[str, str]: ...
 
@@ -129,9 +128,6 @@ class Uv:
         return [self.uv, "pip", "compile", "--python", request.python, "--no-header", "--no-annotate",
                 "--quiet", "--output-file", output] + flags + inputs  # fmt: skip
 
-    def freeze(self, python: str) -> list[str]:
-        return [self.uv, "pip", "freeze", "--python", python]
-
     def environment(self, injected: Injected) -> dict[str, str]:
         """NETRC only: uv reads no pip.conf, so its index settings become flags (InstallRequest)."""
         return {"NETRC": str(injected.netrc)} if injected.netrc else {}
@@ -161,9 +157,6 @@ class Pip:
     def compile(self, request: InstallRequest, output: str) -> list[str]:
         return Uv(self.uv).compile(request, output)
 
-    def freeze(self, python: str) -> list[str]:
-        return [python, "-m", "pip", "freeze", "--all"]
-
     def environment(self, injected: Injected) -> dict[str, str]:
         """NETRC (pip reads it through requests) and the injected pip.conf, which pip reads whole
         (cert, timeout...)."""
@@ -182,11 +175,11 @@ def select(name: InstallerName, uv: str) -> Installer:
     return backends[name](uv)
 
 
-def freezer(uv: str) -> Installer:
+def freeze(uv: str, python: str) -> list[str]:
     """The freeze every step uses, whatever INSTALLER says: uv's is always in the image, reads any
     environment (pip's needs pip installed in it, which a conda Python may lack) and takes
     milliseconds. One freeze everywhere, so the before/after comparison and requirements.lock agree."""
-    return Uv(uv)
+    return [uv, "pip", "freeze", "--python", python]
 
 
 def wheel_pins(wheel_dir: Path) -> list[str]:

@@ -114,16 +114,16 @@ def retire(*args: Any) -> None:
     _retiring = True
 
 
-def loaded_marker(pid: int) -> Path:
-    return state_dir / f"loaded-{pid}"
+def loaded_marker(pid: int, rest: bool = True) -> Path:
+    """The file a process writes once it has loaded: a REST worker's, or a gRPC process's."""
+    return state_dir / f"{'rest' if rest else 'grpc'}-loaded-{pid}"
 
 
 def mark_loaded(rest: bool = False) -> None:
     """This process has loaded the class; `rest`: it is a REST worker, else a gRPC process."""
     global _loaded
     _loaded = True
-    loaded_marker(os.getpid()).touch()
-    (state_dir / f"{'rest' if rest else 'grpc'}-loaded-{os.getpid()}").touch()
+    loaded_marker(os.getpid(), rest).touch()
     # each process counts after its own marker is written, so the last one to load sees them all
     if _count("rest") >= rest_workers and _count("grpc") >= grpc_workers:
         _all_loaded[0] = 1

@@ -96,6 +96,25 @@ def strtobool(val):
 """,
         "strtobool without importing distutils",
     ),
+    # jsonschema's validate() first checks the schema itself against its metaschema: 50 ms, paid by
+    # every process that builds the app or a gRPC servicer (init_metadata always validates), on the
+    # way to ready. The schema is this module's constant (tests/unit/test_wrapperwheel.py checks it);
+    # the instance is validated as before, the best-matching error raised.
+    Patch(
+        "seldon_core/metadata.py",
+        "from jsonschema import validate\n",
+        """from jsonschema.exceptions import best_match
+from jsonschema.validators import validator_for
+
+
+def validate(instance, schema):
+    \"\"\"jsonschema.validate(instance, schema) without its check of the constant schema.\"\"\"
+    error = best_match(validator_for(schema)(schema).iter_errors(instance))
+    if error is not None:
+        raise error
+""",
+        "validate metadata without checking the constant schema each time",
+    ),
     # numpy 2 deprecates numpy.core (numpy._core now); ndarray is the same class from numpy itself.
     Patch(
         "seldon_core/microservice_tester.py",

@@ -157,8 +157,10 @@ def serve(
     user: str | None = None,
     docker_args: Sequence[str] = (),
     wait_for: str = "/health/ping",
+    poll: float = 0.25,
 ) -> Iterator[Server]:
-    """Run the image on free ports and wait until `wait_for` answers 200; always removes it."""
+    """Run the image on free ports and wait until `wait_for` answers 200, asking every `poll`
+    seconds; always removes it."""
     server = Server(f"s2i-test-{uuid.uuid4().hex[:10]}", free_port(), free_port(), free_port())
     ports = {
         "PREDICTIVE_UNIT_HTTP_SERVICE_PORT": str(server.http),
@@ -173,24 +175,26 @@ def serve(
         argv += ["-e", f"{key}={value}"]
     docker(*argv, image)
     try:
-        wait_ready(server, timeout, wait_for)
+        wait_ready(server, timeout, wait_for, poll)
         yield server
     finally:
         docker("rm", "--force", server.container, check=False)
 
 
-def wait_ready(server: Server, timeout: float, path: str = "/health/ping") -> float:
-    started = time.monotonic()
+def wait_ready(server: Server, timeout: float, path: str = "/health/ping", poll: float = 0.25) -> float:
+    started = checked = time.monotonic()
     while time.monotonic() - started < timeout:
         try:
             if requests.get(server.url(path), timeout=2).status_code == 200:
                 return time.monotonic() - started
         except (requests.ConnectionError, requests.Timeout):  # a model still loading holds the request
             pass
-        state = docker("inspect", "-f", "{{.State.Running}}", server.container, check=False)
-        if state.stdout.strip() == b"false":
-            raise AssertionError(f"container exited before it was ready:\n{server.logs()}")
-        time.sleep(0.25)
+        if time.monotonic() - checked >= 0.25:  # `docker inspect` takes longer than a fine poll
+            checked = time.monotonic()
+            state = docker("inspect", "-f", "{{.State.Running}}", server.container, check=False)
+            if state.stdout.strip() == b"false":
+                raise AssertionError(f"container exited before it was ready:\n{server.logs()}")
+        time.sleep(poll)
     raise AssertionError(f"not ready after {timeout}s:\n{server.logs()}")
 
 

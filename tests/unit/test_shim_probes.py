@@ -4,6 +4,8 @@ real servers while a real load() runs."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -166,3 +168,29 @@ def test_every_request_served_is_counted(flask_app: Any, loaded: None) -> None:
         client.post("/api/v1.0/predictions", json=BODY)
     client.get("/health/live")  # probes are not requests of the model
     assert len(counted) == 3
+
+
+JEMALLOC_CHECK = """
+import os, sys, types
+sys.path.insert(0, {folder!r})
+import seldon_s2i_serve as serve
+serve.GRANIAN_JEMALLOC += ",confirm_conf:true"  # jemalloc then prints the settings it read
+serve.probes.setup = lambda report_to: None
+serve.use_granian(types.SimpleNamespace())
+print("after:", os.environ.get(serve.JEMALLOC_CONF))
+"""
+
+
+@pytest.mark.parametrize("users", [None, "narenas:2,confirm_conf:true"])
+def test_granians_jemalloc_reads_the_setting_and_the_model_does_not(users: str | None) -> None:
+    """granian's jemalloc reads the setting as granian loads (jemalloc confirms it on stderr); the
+    variable is then gone again, unless the user set it, whose value is used as it is."""
+    env = {k: v for k, v in os.environ.items() if k != "_RJEM_MALLOC_CONF"}
+    if users:
+        env["_RJEM_MALLOC_CONF"] = users
+    code = JEMALLOC_CHECK.format(folder=str(APP_DIR))
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    read = users or "narenas:1,tcache:false,confirm_conf:true"
+    assert f'(value of the environment variable MALLOC_CONF): "{read}"' in result.stderr
+    assert result.stdout.strip() == f"after: {users}"

@@ -136,6 +136,29 @@ def test_the_venv_runs_the_rebuilt_protobuf_modules() -> None:
     assert list(parsed.data.tensor.values) == [1.0, 2.0]
 
 
+def test_the_rebuilt_metadata_check_answers_as_jsonschema_validate() -> None:
+    """The patched validate skips jsonschema's check of the schema: the schema must be valid, and
+    every instance gets jsonschema.validate's verdict and message."""
+    import jsonschema
+    from seldon_core import metadata
+
+    jsonschema.validators.validator_for(metadata.JSON_SCHEMA).check_schema(metadata.JSON_SCHEMA)
+    good = {"name": "m", "versions": ["1"], "platform": "", "inputs": [], "outputs": [], "custom": {}}
+    bad = [
+        {**good, "custom": 3},
+        {**good, "extra": 1},
+        {**good, "versions": "1"},
+        {**good, "inputs": [{"name": "x", "datatype": "BYTES", "shape": "a"}]},
+    ]
+    assert metadata.validate(good, metadata.JSON_SCHEMA) is None
+    for instance in bad:
+        with pytest.raises(jsonschema.ValidationError) as ours:
+            metadata.validate(instance, metadata.JSON_SCHEMA)
+        with pytest.raises(jsonschema.ValidationError) as theirs:
+            jsonschema.validate(instance, metadata.JSON_SCHEMA)
+        assert str(ours.value) == str(theirs.value)
+
+
 def test_a_patch_whose_upstream_text_is_gone_stops_the_rebuild() -> None:
     files = {"seldon_core/wrapper.py": b"print('changed upstream')\n"}
     edit = wrapperpatches.Patch(

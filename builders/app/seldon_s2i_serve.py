@@ -90,7 +90,8 @@ GRANIAN_JEMALLOC = "narenas:1,tcache:false"
 
 def use_granian(microservice: Any) -> None:
     users = os.environ.get(JEMALLOC_CONF)
-    os.environ[JEMALLOC_CONF] = users or GRANIAN_JEMALLOC
+    if users is None:
+        os.environ[JEMALLOC_CONF] = GRANIAN_JEMALLOC
     try:
         from seldon_s2i_granian import GranianApplication
     finally:

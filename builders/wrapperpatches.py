@@ -115,6 +115,24 @@ def validate(instance, schema):
 """,
         "validate metadata without checking the constant schema each time",
     ),
+    # gRPC reflection lists the services the wrapper registers, from protobuf's default descriptor
+    # pool. The serving shim adds the Open Inference Protocol's service to the same server, with its
+    # descriptors in a pool of their own (Dockerfile.python3): through this name it enables reflection
+    # for both, so that `grpcurl list` and `describe` show every service the port answers.
+    Patch(
+        "seldon_core/wrapper.py",
+        "logger = logging.getLogger(__name__)\n",
+        "logger = logging.getLogger(__name__)\n\n"
+        "# how get_grpc_server enables reflection (the serving shim adds the services it registers)\n"
+        "enable_reflection = reflection.enable_server_reflection\n",
+        "a module-level name for enabling reflection",
+    ),
+    Patch(
+        "seldon_core/wrapper.py",
+        "    reflection.enable_server_reflection(SERVICE_NAMES, server)\n",
+        "    enable_reflection(SERVICE_NAMES, server)\n",
+        "reflection enabled through that name",
+    ),
     # numpy 2 deprecates numpy.core (numpy._core now); ndarray is the same class from numpy itself.
     Patch(
         "seldon_core/microservice_tester.py",

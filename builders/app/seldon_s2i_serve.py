@@ -137,6 +137,8 @@ def use_v2(wrapper: Any, argv: list[str]) -> None:
     def grpc_server(user_model: Any, seldon_metrics: Any, *args: Any, **kwargs: Any) -> Any:
         import seldon_s2i_v2_grpc
 
+        # reflection covers it beside the Seldon services (wrapper.enable_reflection: wrapperpatches.py)
+        wrapper.enable_reflection = seldon_s2i_v2_grpc.enable_reflection
         server = stock_grpc_server(user_model, seldon_metrics, *args, **kwargs)
         seldon_s2i_v2_grpc.add_to_server(server, served(user_model, seldon_metrics))
         return server

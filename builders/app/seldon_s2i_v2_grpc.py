@@ -23,6 +23,7 @@ import seldon_s2i_v2_tensors as tensors
 from google.protobuf import json_format
 
 logger = logging.getLogger(__name__)
+SERVICE = pb.DESCRIPTOR.services_by_name["GRPCInferenceService"].full_name  # inference.GRPCInferenceService
 
 # the InferTensorContents field of each datatype (FP16 has none: raw only)
 CONTENTS = {
@@ -186,3 +187,32 @@ def _abort(context: Any, error: tensors.V2Error) -> None:
 
 def add_to_server(server: Any, served: v2.Served) -> None:
     pb_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceServicer(served), server)
+
+
+class _Pools:
+    """What gRPC reflection asks of a descriptor pool (FindFileByName, FindFileContainingSymbol, ...),
+    answered by the first of `pools` that knows the name."""
+
+    def __init__(self, *pools: Any) -> None:
+        self.pools = pools
+
+    def __getattr__(self, method: str) -> Any:
+        def find(*args: Any) -> Any:
+            for pool in self.pools[:-1]:
+                try:
+                    return getattr(pool, method)(*args)
+                except KeyError:
+                    continue
+            return getattr(self.pools[-1], method)(*args)
+
+        return find
+
+
+def enable_reflection(service_names: Any, server: Any) -> None:
+    """The wrapper's reflection, with this service listed too: its descriptors are in a pool of
+    their own (Dockerfile.python3), the wrapper's in protobuf's default one."""
+    from google.protobuf import descriptor_pool
+    from grpc_reflection.v1alpha import reflection
+
+    pools = _Pools(descriptor_pool.Default(), pb.DESCRIPTOR.pool)
+    reflection.enable_server_reflection((*service_names, SERVICE), server, pool=pools)

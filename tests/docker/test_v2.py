@@ -169,6 +169,26 @@ def stub(server: harness.Server) -> Any:
     return service_pb2_grpc.GRPCInferenceServiceStub(channel)
 
 
+def reflected(server: harness.Server) -> tuple[list[str], Any]:
+    """The services gRPC reflection lists (what `grpcurl list` shows), and a pool that resolves
+    their descriptors through reflection."""
+    from google.protobuf.descriptor_pool import DescriptorPool
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+        ProtoReflectionDescriptorDatabase,
+    )
+
+    channel = grpc.insecure_channel(f"127.0.0.1:{server.grpc}")
+    database = ProtoReflectionDescriptorDatabase(channel)
+    return list(database.get_services()), DescriptorPool(database)
+
+
+def test_grpc_reflection_lists_and_describes_the_v2_service(server: harness.Server) -> None:
+    services, pool = reflected(server)
+    assert {"inference.GRPCInferenceService", "seldon.protos.Model", "seldon.protos.Seldon"} <= set(services)
+    service = pool.FindServiceByName("inference.GRPCInferenceService")
+    assert service.methods_by_name["ModelInfer"].input_type.full_name == "inference.ModelInferRequest"
+
+
 def test_grpc_contents_through_tritonclients_own_stubs(server: harness.Server) -> None:
     """`contents` instead of raw: sent and read with the messages tritonclient generated from
     Triton's grpc_service.proto, so this is also a wire check of the project's .proto."""
@@ -408,6 +428,8 @@ def test_v2_off_serves_the_seldon_protocol_only(image: str) -> None:
             client.is_server_live()
         assert error.value.status() == "StatusCode.UNIMPLEMENTED"
         client.close()
+        services, _ = reflected(server)
+        assert "seldon.protos.Model" in services and "inference.GRPCInferenceService" not in services
 
 
 def v2_json(server: harness.Server, name: str, array: list[Any]) -> requests.Response:

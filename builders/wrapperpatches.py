@@ -96,10 +96,11 @@ def strtobool(val):
 """,
         "strtobool without importing distutils",
     ),
-    # jsonschema's validate() first checks the schema itself against its metaschema: 50 ms, paid by
+    # jsonschema's validate() first checks the schema itself against its metaschema, a cost paid by
     # every process that builds the app or a gRPC servicer (init_metadata always validates), on the
-    # way to ready. The schema is this module's constant (tests/unit/test_wrapperwheel.py checks it);
-    # the instance is validated as before, the best-matching error raised.
+    # way to ready (docs/serving.md). The schema is this module's constant (tests/unit/
+    # test_wrapperwheel.py checks it); the instance is validated as before, the best-matching error
+    # raised.
     Patch(
         "seldon_core/metadata.py",
         "from jsonschema import validate\n",

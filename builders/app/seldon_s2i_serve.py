@@ -80,10 +80,9 @@ def use_gunicorn(microservice: Any) -> None:
 
 
 # granian's Rust side allocates with a jemalloc of its own, which reads this variable once, as granian
-# loads. One arena and no per-thread caches: a REST worker's unshared memory 0.8 MiB lower (about
-# 10.4 -> 9.6 MiB, a gunicorn worker's 9.4) at the same throughput (docs/serving.md). Set for granian's
-# import only, so other extensions that bundle jemalloc (polars, ...) read the user's environment; a
-# value the user set is used as it is.
+# loads. One arena and no per-thread caches: less unshared memory per REST worker at the same
+# throughput (measured in docs/serving.md). Set for granian's import only, so other extensions that
+# bundle jemalloc (polars, ...) read the user's environment; a value the user set is used as it is.
 JEMALLOC_CONF = "_RJEM_MALLOC_CONF"
 GRANIAN_JEMALLOC = "narenas:1,tcache:false"
 

@@ -7,6 +7,11 @@ import base64
 import csv
 import hashlib
 import io
+import json
+import os
+import shutil
+import subprocess
+import sys
 import zipfile
 from pathlib import Path, PurePosixPath
 
@@ -157,6 +162,49 @@ def test_the_rebuilt_metadata_check_answers_as_jsonschema_validate() -> None:
         with pytest.raises(jsonschema.ValidationError) as theirs:
             jsonschema.validate(instance, metadata.JSON_SCHEMA)
         assert str(ours.value) == str(theirs.value)
+
+
+HOT_PATH_EDITS = (
+    "flask-cors's answer without an Origin, without its matching",
+    "the form is read only for a form body",
+)
+
+
+def test_the_hot_path_edits_answer_as_the_wrapper_without_them(tmp_path: Path) -> None:
+    """The two edits that shorten the REST hot path change no answer: the installed (rebuilt)
+    wrapper and a copy with just those edits undone answer the same requests (tests/fixtures/
+    hot_path/answers.py: JSON, forms, ?json=, multipart, CORS requests and preflights, errors) with
+    the same status, headers in the same order, and body; flask-cors and werkzeug decide both."""
+    import seldon_core
+
+    edits = [edit for edit in wrapperpatches.PATCHES if edit.why in HOT_PATH_EDITS]
+    assert len(edits) == len(HOT_PATH_EDITS)
+    installed = Path(seldon_core.__file__).parent
+    without = tmp_path / "without" / "seldon_core"
+    shutil.copytree(installed, without, ignore=shutil.ignore_patterns("__pycache__"))
+    for edit in edits:
+        file = without.parent / edit.path
+        file.write_text(file.read_text().replace(edit.new, edit.old))
+    script = ROOT / "tests" / "fixtures" / "hot_path" / "answers.py"
+
+    def answers(package_parent: Path) -> list[list[object]]:
+        # one hash seed: werkzeug lists a route's methods (Allow) from a set
+        env = {**os.environ, "PYTHONPATH": str(package_parent), "PYTHONHASHSEED": "0"}
+        run = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    ours, theirs = answers(installed.parent), answers(without.parent)
+    assert ours == theirs
+    # the requests reach both sides of each edit
+    statuses = [status for status, _, _ in ours]
+    assert statuses.count("200 OK") >= 8 and "400 BAD REQUEST" in statuses and "404 NOT FOUND" in statuses
+    headers = [dict(pairs) for _, pairs, _ in ours]
+    assert headers[0]["Access-Control-Allow-Origin"] == "*" and "Vary" not in headers[0]
+    assert headers[1]["Access-Control-Allow-Origin"] == "https://app.example"
+    assert headers[1]["Vary"] == "Origin"
+    assert "Access-Control-Allow-Methods" in headers[4] and "Access-Control-Allow-Methods" in headers[7]
+    assert json.loads(ours[8][2])["data"]["ndarray"] == [[2, 4]]
 
 
 def test_a_patch_whose_upstream_text_is_gone_stops_the_rebuild() -> None:

@@ -69,7 +69,7 @@ PATCHES = (
     ),
     # flask-cors's answer to a request without an Origin header (what clients other than browsers
     # send) is one header, "Access-Control-Allow-Origin: *", reached through its generic matching
-    # (about a tenth of the hot path's time, docs/serving.md). This after_request gives that answer
+    # (a noticeable share of the hot path, docs/serving.md). This after_request gives that answer
     # first; flask-cors, which runs after it, then sees the header and leaves the response alone.
     # Anything else (an Origin, a preflight, a private-network request) still gets flask-cors's
     # own answer (tests/unit/test_wrapperwheel.py compares the two).
@@ -96,8 +96,8 @@ PATCHES = (
     ),
     # Only a form body has form fields: werkzeug parses application/x-www-form-urlencoded and
     # multipart/form-data (which get_request reads before this line) and gives every other type an
-    # empty form. Building that empty form for each JSON request was a tenth of the hot path's time;
-    # the answer is the same.
+    # empty form. Building that empty form for each JSON request cost a noticeable share of the hot
+    # path (docs/serving.md); the answer is the same.
     Patch(
         "seldon_core/flask_utils.py",
         '    j_str = request.form.get("json")\n',
@@ -105,6 +105,35 @@ PATCHES = (
         '    if request.mimetype == "application/x-www-form-urlencoded":\n'
         '        j_str = request.form.get("json")\n',
         "the form is read only for a form body",
+    ),
+    # A WSGI app may return its body as a list. Flask returns an iterator even for a body it holds
+    # in memory, and granian then sends it by calling back into Python for each piece; a list it
+    # sends at once (what that is worth: docs/serving.md). Bodies that stream, or that run code
+    # when closed, keep the iterator.
+    Patch(
+        "seldon_core/wrapper.py",
+        "def get_rest_microservice(",
+        """class WholeBodyResponse(Response):
+    \"\"\"Flask's response; one whose body is in memory reaches the server as a list.\"\"\"
+
+    def get_app_iter(self, environ):
+        app_iter = super().get_app_iter(environ)
+        if not self.is_sequence or self._on_close:
+            return app_iter
+        body = list(app_iter)
+        app_iter.close()
+        return body
+
+
+def get_rest_microservice(""",
+        "a body in memory reaches the server as a list",
+    ),
+    Patch(
+        "seldon_core/wrapper.py",
+        "    _set_flask_app_configs(app)\n\n    # dict representing the validated model metadata\n",
+        "    _set_flask_app_configs(app)\n    app.response_class = WholeBodyResponse\n\n"
+        "    # dict representing the validated model metadata\n",
+        "the REST app answers with WholeBodyResponse",
     ),
     # The other component types answer under /api/v1.0/ too (predictions, feedback); a COMBINER only at
     # /aggregate, which the graph calls. /api/v1.0/aggregate is the same route, for a user's curl.

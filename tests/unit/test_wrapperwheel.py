@@ -165,13 +165,15 @@ def test_the_rebuilt_metadata_check_answers_as_jsonschema_validate() -> None:
 
 
 HOT_PATH_EDITS = (
+    "a body in memory reaches the server as a list",
+    "the REST app answers with WholeBodyResponse",
     "flask-cors's answer without an Origin, without its matching",
     "the form is read only for a form body",
 )
 
 
 def test_the_hot_path_edits_answer_as_the_wrapper_without_them(tmp_path: Path) -> None:
-    """The two edits that shorten the REST hot path change no answer: the installed (rebuilt)
+    """The edits that shorten the REST hot path change no answer: the installed (rebuilt)
     wrapper and a copy with just those edits undone answer the same requests (tests/fixtures/
     hot_path/answers.py: JSON, forms, ?json=, multipart, CORS requests and preflights, errors) with
     the same status, headers in the same order, and body; flask-cors and werkzeug decide both."""
@@ -205,6 +207,39 @@ def test_the_hot_path_edits_answer_as_the_wrapper_without_them(tmp_path: Path) -
     assert headers[1]["Vary"] == "Origin"
     assert "Access-Control-Allow-Methods" in headers[4] and "Access-Control-Allow-Methods" in headers[7]
     assert json.loads(ours[8][2])["data"]["ndarray"] == [[2, 4]]
+
+
+def test_a_body_in_memory_reaches_the_server_as_a_list() -> None:
+    """What the WSGI server gets from the rebuilt app: a list for an answer held in memory (granian
+    sends it at once), an empty one for HEAD, and still an iterator for a body that streams."""
+    from flask import stream_with_context
+    from seldon_core.metrics import SeldonMetrics
+    from seldon_core.wrapper import get_rest_microservice
+    from werkzeug.test import EnvironBuilder
+
+    class Model:
+        def predict(self, X: object, features_names: object = None) -> object:
+            return X
+
+    app = get_rest_microservice(Model(), SeldonMetrics())
+
+    @app.route("/stream")
+    def stream() -> object:
+        return app.response_class(stream_with_context(iter([b"a", b"b"])))
+
+    def call(**options: object) -> tuple[list[str], object]:
+        status: list[str] = []
+        body = app(EnvironBuilder(**options).get_environ(), lambda s, h, e=None: status.append(s))
+        return status, body
+
+    status, body = call(path="/api/v1.0/predictions", method="POST", json={"data": {"ndarray": [[1]]}})
+    assert status == ["200 OK"] and isinstance(body, list)
+    assert json.loads(b"".join(body))["data"]["ndarray"] == [[1]]
+    status, body = call(path="/health/ping", method="HEAD")
+    assert status == ["200 OK"] and body == []
+    status, body = call(path="/stream")
+    assert not isinstance(body, list) and b"".join(body) == b"ab"  # type: ignore[call-overload]
+    body.close()  # type: ignore[attr-defined]
 
 
 def test_a_patch_whose_upstream_text_is_gone_stops_the_rebuild() -> None:

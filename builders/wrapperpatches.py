@@ -108,8 +108,8 @@ PATCHES = (
     ),
     # A WSGI app may return its body as a list. Flask returns an iterator even for a body it holds
     # in memory, and granian then sends it by calling back into Python for each piece; a list it
-    # sends at once (what that is worth: docs/serving.md). Bodies that stream, or that run code
-    # when closed, keep the iterator.
+    # sends at once (what that is worth: docs/serving.md). Bodies that stream, that run code when
+    # closed, or that Flask passes through untouched (files), keep what Flask returns.
     Patch(
         "seldon_core/wrapper.py",
         "def get_rest_microservice(",
@@ -118,10 +118,10 @@ PATCHES = (
 
     def get_app_iter(self, environ):
         app_iter = super().get_app_iter(environ)
-        if not self.is_sequence or self._on_close:
+        if self.direct_passthrough or not self.is_sequence or self._on_close:
             return app_iter
         body = list(app_iter)
-        app_iter.close()
+        app_iter.close()  # werkzeug's ClosingIterator: with no _on_close, nothing is left to run
         return body
 
 

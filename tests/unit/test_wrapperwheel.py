@@ -211,7 +211,8 @@ def test_the_hot_path_edits_answer_as_the_wrapper_without_them(tmp_path: Path) -
 
 def test_a_body_in_memory_reaches_the_server_as_a_list() -> None:
     """What the WSGI server gets from the rebuilt app: a list for an answer held in memory (granian
-    sends it at once), an empty one for HEAD, and still an iterator for a body that streams."""
+    sends it at once), an empty one for HEAD, still an iterator for a body that streams, and a body
+    Flask passes through untouched as it is."""
     from flask import stream_with_context
     from seldon_core.metrics import SeldonMetrics
     from seldon_core.wrapper import get_rest_microservice
@@ -227,6 +228,12 @@ def test_a_body_in_memory_reaches_the_server_as_a_list() -> None:
     def stream() -> object:
         return app.response_class(stream_with_context(iter([b"a", b"b"])))
 
+    passed_through = [b"as ", b"is"]
+
+    @app.route("/passthrough")
+    def passthrough() -> object:
+        return app.response_class(passed_through, direct_passthrough=True)
+
     def call(**options: object) -> tuple[list[str], object]:
         status: list[str] = []
         body = app(EnvironBuilder(**options).get_environ(), lambda s, h, e=None: status.append(s))
@@ -240,6 +247,8 @@ def test_a_body_in_memory_reaches_the_server_as_a_list() -> None:
     status, body = call(path="/stream")
     assert not isinstance(body, list) and b"".join(body) == b"ab"  # type: ignore[call-overload]
     body.close()  # type: ignore[attr-defined]
+    status, body = call(path="/passthrough")
+    assert status == ["200 OK"] and body is passed_through
 
 
 def test_a_patch_whose_upstream_text_is_gone_stops_the_rebuild() -> None:

@@ -144,6 +144,18 @@ def get_rest_microservice(""",
         '    @app.route("/api/v1.0/aggregate", methods=["POST"])\n',
         "/api/v1.0/aggregate beside /aggregate",
     ),
+    # gunicorn 27 opens a control socket (runtime management through a file under the working
+    # directory, here the model's source folder) in every server it runs: the metrics server, and
+    # REST with SELDON_S2I_SERVER=gunicorn. These servers are managed by signals; with a read-only
+    # root, the socket only logged an ERROR at each start. Turned off where gunicorn has it.
+    Patch(
+        "seldon_core/gunicorn_utils.py",
+        "        for key, value in config.items():\n            self.cfg.set(key.lower(), value)\n",
+        "        for key, value in config.items():\n            self.cfg.set(key.lower(), value)\n"
+        '        if "control_socket_disable" in self.cfg.settings:\n'
+        '            self.cfg.set("control_socket_disable", True)\n',
+        "no gunicorn control socket",
+    ),
     # distutils left the standard library in Python 3.12 (Debian's 3.11 ships it apart): setuptools'
     # copy answers the import, at a cost to every server start. The wrapper uses one function of it,
     # for BOOL class parameters: the same rule, written here.

@@ -170,6 +170,7 @@ def test_read_only_root_and_arbitrary_uid(image: str, server_env: dict[str, str]
         assert len(re.findall(r"^answered_total\{", metrics, re.M)) == 2  # a REST and a gRPC process
         harness.docker("stop", "--time", "30", server.container)
         assert state(server)["ExitCode"] == 0, server.logs()
+        assert "[ERROR]" not in server.logs() and "Traceback" not in server.logs(), server.logs()
 
 
 def memory_mib(server: harness.Server) -> float:

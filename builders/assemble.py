@@ -23,6 +23,7 @@ from builders import (
     credentials,
     dependencies,
     incremental,
+    injected,
     installers,
     licenses,
     log,
@@ -41,7 +42,7 @@ class Inputs:
 
     cfg: config.BuildConfig
     plan: Plan
-    injected: credentials.Injected
+    injected: injected.Injected
     fingerprint: str  # of every input that decides the installed dependencies
 
 
@@ -92,7 +93,7 @@ def _check_before_run(hook: Path) -> None:
         )
 
 
-def _injected_credentials(cfg: config.BuildConfig, layout: Layout) -> credentials.Injected:
+def _injected_credentials(cfg: config.BuildConfig, layout: Layout) -> injected.Injected:
     in_urls = credentials.secrets_of(cfg.extra_index_urls)
     if in_urls:
         log.hide(in_urls)
@@ -102,13 +103,13 @@ def _injected_credentials(cfg: config.BuildConfig, layout: Layout) -> credential
             f"pip.conf in a folder passed with `-i ./secrets:{layout.secrets}`, and EXTRA_INDEX_URL "
             "without its user part."
         )
-    injected = credentials.injected(layout.secrets)
-    log.hide(injected.secrets)
-    if injected.netrc:
-        log.detail(f"index credentials: {injected.netrc} (netrc), used in place")
-    if injected.pip_conf:
-        log.detail(f"index settings: {injected.pip_conf} (pip.conf), used in place")
-    return injected
+    found = injected.read(layout.secrets)
+    log.hide(found.secrets)
+    if found.netrc:
+        log.detail(f"index credentials: {found.netrc} (netrc), used in place")
+    if found.pip_conf:
+        log.detail(f"index settings: {found.pip_conf} (pip.conf), used in place")
+    return found
 
 
 def reuse_dependencies(inputs: Inputs, layout: Layout, in_place: bool) -> bool:

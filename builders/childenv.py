@@ -17,7 +17,7 @@ from pathlib import Path
 
 from builders import conda_runtime
 from builders.config import BuildConfig
-from builders.credentials import Injected
+from builders.injected import Injected
 from builders.installers import Installer
 
 

@@ -29,8 +29,8 @@ from builders import (
     python_version,
     wrapper,
 )
-from builders.credentials import Injected
 from builders.errors import CommandError
+from builders.injected import Injected
 from builders.layout import Layout
 from builders.plan import Plan
 

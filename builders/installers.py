@@ -14,7 +14,7 @@ from typing import Protocol
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from builders.config import Installer as InstallerName
-from builders.credentials import Injected
+from builders.injected import Injected
 
 
 @dataclass(frozen=True)

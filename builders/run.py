@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from builders import conda_runtime, log, proc, serving, sizing
+from builders import conda_runtime, log, serving, sizing
 from builders.app import seldon_s2i_settings as app
 from builders.config import unquote
 from builders.errors import ConfigError
@@ -94,5 +94,7 @@ def run_hook(hook: Path, env: Mapping[str, str]) -> None:
     if not os.access(hook, os.X_OK):
         log.warning(f"{hook} is not executable: not running it (`chmod +x before-run` and build again)")
         return
+    from builders import proc  # only here: subprocess and its imports cost the start of every server
+
     log.announce(f"Running {hook}")
     proc.run([str(hook)], env=env, cwd=hook.parent)

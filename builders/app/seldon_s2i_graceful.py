@@ -110,8 +110,10 @@ def start_servers(
     _mp = mp or multiprocessing
     # What is loaded so far is shared with every forked process; a full garbage collection in a child
     # would write to each of those objects and copy every page (in a soak test, a sudden jump in every
-    # worker's memory). Frozen objects are never scanned, so the pages stay shared.
+    # worker's memory). Frozen objects are never scanned, so the pages stay shared. Collection was off
+    # until now (seldon_s2i_serve.main); from here on it runs as usual, in this process and the forks.
     gc.freeze()
+    gc.enable()
     others = []
     if target2:
         _grpc_parent = _mp.Process(target=_run_grpc_parent, args=(target2,), daemon=False)

@@ -13,7 +13,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from builders import credentials
+from builders import injected
 from builders.host.upload import UPLOAD_GID, UPLOAD_UID
 from builders.layout import IMAGE
 
@@ -29,7 +29,7 @@ def folder(injections: Iterable[tuple[Path, str]], target: Path, netrc: str) -> 
             shutil.copytree(host, target, dirs_exist_ok=True)
         else:
             others.append((host, dest))
-    existing = next((target / n for n in credentials.NETRC_NAMES if (target / n).is_file()), None)
+    existing = next((target / n for n in injected.NETRC_NAMES if (target / n).is_file()), None)
     before = existing.read_text(encoding="utf-8").rstrip("\n") + "\n" if existing else ""
     (target / "netrc").write_text(before + netrc, encoding="utf-8")
     _make_private(target)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from builders import credentials, installers, log
+from builders import credentials, injected, installers, log
 from builders.credentials import IndexUrl
 from builders.errors import ConfigError
 
@@ -87,16 +87,16 @@ def test_log_masks_urls_and_hidden_values(capsys: pytest.CaptureFixture[str]) ->
     ("text", "expected"),
     [
         ("[global]\nextra-index-url = https://u:p@a/simple\n  https://b/simple\ntrusted-host = a b\n",
-         credentials.PipConf(None, ("https://u:p@a/simple", "https://b/simple"), ("a", "b"))),
+         injected.PipConf(None, ("https://u:p@a/simple", "https://b/simple"), ("a", "b"))),
         ("[global]\nindex_url = https://x/simple\n[install]\nextra_index_url = https://y/simple\n",
-         credentials.PipConf("https://x/simple", ("https://y/simple",), ())),
+         injected.PipConf("https://x/simple", ("https://y/simple",), ())),
         ("[global]\nindex-url = https://x/simple\n[install]\nindex-url = https://z/simple\n",
-         credentials.PipConf("https://z/simple", (), ())),
-        ("[global]\ntimeout = 60\n", credentials.PipConf()),
+         injected.PipConf("https://z/simple", (), ())),
+        ("[global]\ntimeout = 60\n", injected.PipConf()),
     ],
 )  # fmt: skip
-def test_parse_pip_conf(text: str, expected: credentials.PipConf) -> None:
-    assert credentials.parse_pip_conf(text) == expected
+def test_parse_pip_conf(text: str, expected: injected.PipConf) -> None:
+    assert injected.parse_pip_conf(text) == expected
 
 
 def test_injected_netrc_and_pip_conf(tmp_path: Path) -> None:
@@ -104,7 +104,7 @@ def test_injected_netrc_and_pip_conf(tmp_path: Path) -> None:
         "machine 127.0.0.1 login builder password s3cr3t\nmachine other\n  login TOKEN42\n"
     )
     (tmp_path / "pip.conf").write_text("[global]\nextra-index-url = https://u:pw@i.example/simple\n")
-    found = credentials.injected(tmp_path)
+    found = injected.read(tmp_path)
     assert found.netrc == tmp_path / "netrc" and found.pip_conf == tmp_path / "pip.conf"
     assert sorted(found.secrets) == ["TOKEN42", "pw", "s3cr3t"]  # a login beside a password is a name
     assert installers.Uv("uv").environment(found) == {"NETRC": str(tmp_path / "netrc")}
@@ -115,13 +115,13 @@ def test_injected_netrc_and_pip_conf(tmp_path: Path) -> None:
     # the fingerprint follows the index, not the password
     before = found.fingerprint()
     (tmp_path / "pip.conf").write_text("[global]\nextra-index-url = https://u:other@i.example/simple\n")
-    assert credentials.injected(tmp_path).fingerprint() == before
+    assert injected.read(tmp_path).fingerprint() == before
     (tmp_path / "pip.conf").write_text("[global]\nextra-index-url = https://j.example/simple\n")
-    assert credentials.injected(tmp_path).fingerprint() != before
-    assert credentials.injected(tmp_path / "absent") == credentials.Injected()
+    assert injected.read(tmp_path).fingerprint() != before
+    assert injected.read(tmp_path / "absent") == injected.Injected()
 
 
 def test_a_broken_pip_conf_is_named(tmp_path: Path) -> None:
     (tmp_path / "pip.conf").write_text("extra-index-url = https://x\n")
     with pytest.raises(ConfigError, match=r"pip\.conf is not a valid pip\.conf"):
-        credentials.injected(tmp_path)
+        injected.read(tmp_path)

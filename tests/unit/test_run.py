@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -72,3 +74,21 @@ def test_the_v2_shim_gets_the_service_type_as_built() -> None:
     manifest = replace(MANIFEST, service_type="OUTPUT_TRANSFORMER", wrapper_service_type="TRANSFORMER")
     assert run.child_environment(manifest, {})["SELDON_S2I_SERVICE_TYPE"] == "OUTPUT_TRANSFORMER"
     assert run.microservice_argv(manifest, {}, Path("/app"))[3:5] == ["--service-type", "TRANSFORMER"]
+
+
+def test_run_imports_nothing_only_a_build_needs() -> None:
+    """`run` stands between the container's start and the server's, so every import on its way delays
+    readiness: the command gateway (subprocess, tempfile, shutil) waits until a before-run hook needs
+    it, and the injected-credentials readers (configparser, netrc, hashlib) are a build's only."""
+    code = "import sys, builders.__main__, builders.run; print(*sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
+    build_only = {
+        "builders.proc",
+        "builders.injected",
+        "subprocess",
+        "tempfile",
+        "shutil",
+        "configparser",
+        "netrc",
+    }
+    assert build_only.isdisjoint(result.stdout.split())

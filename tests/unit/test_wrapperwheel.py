@@ -164,6 +164,43 @@ def test_the_rebuilt_metadata_check_answers_as_jsonschema_validate() -> None:
         assert str(ours.value) == str(theirs.value)
 
 
+METADATA_PROBE = """
+import json, sys
+from seldon_core import seldon_methods, wrapper
+from seldon_core.metrics import SeldonMetrics
+
+class Model:
+    def predict(self, X, features_names=None):
+        return X
+
+wrapper.get_rest_microservice(Model(), SeldonMetrics())
+print(json.dumps([seldon_methods.init_metadata(Model()), "jsonschema" in sys.modules, "yaml" in sys.modules]))
+"""
+
+
+@pytest.mark.parametrize(
+    ("model_metadata", "expected"),
+    [
+        (None, {"name": "", "versions": [""], "platform": "", "inputs": [], "outputs": [], "custom": {}}),
+        ("name: iris\nplatform: sklearn", {"name": "iris", "versions": [""], "platform": "sklearn",
+                                           "inputs": [], "outputs": [], "custom": {}}),
+        ("custom: 3", None),  # invalid: the wrapper logs it and serves no metadata, as upstream does
+    ],
+)  # fmt: skip
+def test_metadata_is_validated_when_a_model_declares_it(model_metadata: str | None, expected: object) -> None:
+    """Defaults alone are valid by construction: a model without metadata starts without importing
+    jsonschema or yaml. MODEL_METADATA is read with yaml and validated, as before."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MODEL_METADATA", "PREDICTIVE_UNIT_IMAGE")}
+    if model_metadata is not None:
+        env["MODEL_METADATA"] = model_metadata
+    result = subprocess.run(
+        [sys.executable, "-c", METADATA_PROBE], env=env, check=True, capture_output=True, text=True
+    )
+    metadata, validated, read_yaml = json.loads(result.stdout.splitlines()[-1])
+    assert metadata == expected
+    assert validated is read_yaml is (model_metadata is not None)
+
+
 HOT_PATH_EDITS = (
     "a body in memory reaches the server as a list",
     "the REST app answers with WholeBodyResponse",

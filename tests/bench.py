@@ -562,7 +562,7 @@ def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
         "stock": lambda: serving(base_image, None, grpc_load),
         "V2 off": lambda: serving(ours_image, V2_OFF, grpc_load),
     })  # fmt: skip
-    rows += comparison_rows("gRPC", calls["ours"], calls["stock"], "stock")
+    rows += comparison_rows("gRPC", calls["ours"], calls["stock"], "stock", cpu=True)
     # What serving the Open Inference Protocol beside the Seldon protocol costs the Seldon routes
     for name, measured in (("REST", rest), ("gRPC", calls)):
         ours, off = measured["ours"], measured["V2 off"]

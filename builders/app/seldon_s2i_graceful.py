@@ -98,6 +98,20 @@ def _run_grpc_parent(target: Callable[[], None]) -> None:
     target()
 
 
+# Until the servers fork, the cyclic garbage collector waits for a million new objects instead of
+# Python's 700 or 2,000. The imports (the wrapper's, the class's) and the class's constructor create
+# objects that live as long as the server, and scanning them again and again is a part of every start
+# (docs/serving.md). A bound, not gc.disable(): a constructor that makes cyclic garbage in a loop still
+# has it collected, before start_servers freezes what is left. This is CPython's advice for a server
+# that forks: few collections before the fork, gc.freeze() at it.
+STARTUP_GC_THRESHOLD = 1_000_000
+_USUAL_GC_THRESHOLD = gc.get_threshold()
+
+
+def collect_rarely_until_the_fork() -> None:
+    gc.set_threshold(STARTUP_GC_THRESHOLD, *_USUAL_GC_THRESHOLD[1:])
+
+
 def start_servers(
     target1: Callable[[], None],
     target2: Callable[[], None] | None,
@@ -110,10 +124,10 @@ def start_servers(
     _mp = mp or multiprocessing
     # What is loaded so far is shared with every forked process; a full garbage collection in a child
     # would write to each of those objects and copy every page (in a soak test, a sudden jump in every
-    # worker's memory). Frozen objects are never scanned, so the pages stay shared. Collection was off
-    # until now (seldon_s2i_serve.main); from here on it runs as usual, in this process and the forks.
+    # worker's memory). Frozen objects are never scanned, so the pages stay shared. From here on the
+    # collector runs as often as Python's default has it, in this process and in the forks.
     gc.freeze()
-    gc.enable()
+    gc.set_threshold(*_USUAL_GC_THRESHOLD)
     others = []
     if target2:
         _grpc_parent = _mp.Process(target=_run_grpc_parent, args=(target2,), daemon=False)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import gc
 import logging
 import math
 import os
@@ -160,12 +159,7 @@ def count_loaders(argv: list[str], gunicorn: bool) -> None:
 
 
 def main() -> None:
-    # No cyclic garbage collection until the servers fork (seldon_s2i_graceful.start_servers freezes
-    # what is loaded, then turns it back on): the imports (the wrapper's, the class's) and the class's
-    # constructor create objects that live as long as the server, and scanning them again and again
-    # makes up several percent of the start (measured in docs/serving.md). CPython's own advice for
-    # a process that forks workers: gc.disable() early, gc.freeze() before the fork.
-    gc.disable()
+    graceful.collect_rarely_until_the_fork()
     from seldon_core import microservice, wrapper
 
     if os.environ.get(settings.METRICS, "").strip().lower() != "stock":

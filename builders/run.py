@@ -8,6 +8,7 @@ argv names what the builder decided plus the three ports, so `ps` shows what is 
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -30,6 +31,47 @@ DEFAULT_PORTS = {
 }
 
 
+def ports(environ: Mapping[str, str]) -> dict[str, int]:
+    """Each port variable's value, or its default: a port number, and a different one for each server."""
+    chosen: dict[str, int] = {}
+    for variable, (_, default) in DEFAULT_PORTS.items():
+        value = unquote(environ.get(variable, "").strip()) or default
+        if not value.isdigit() or not 0 < int(value) < 65536:
+            raise ConfigError(
+                f"{variable}={value!r} is not a port number",
+                f"Set {variable} to a number from 1 to 65535, like {default}.",
+            )
+        same = next((other for other, port in chosen.items() if port == int(value)), None)
+        if same:
+            raise ConfigError(
+                f"{same} and {variable} are both {value}: the REST, gRPC and metrics servers need "
+                "a port each",
+                f"Set {variable} to another port.",
+            )
+        chosen[variable] = int(value)
+    return chosen
+
+
+def check_free(chosen: Mapping[str, int]) -> None:
+    """A port that cannot be bound stops the start here, named, instead of in a server process once the
+    model is imported (a gRPC server that cannot bind would leave the container up and never ready)."""
+    for variable, port in chosen.items():
+        with socket.socket() as probe:  # bound as the servers bind, then closed at once
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError as exc:
+                tip = (
+                    f"Ports below 1024 need privileges this container does not have: set {variable} to "
+                    "1024 or above."
+                    if isinstance(exc, PermissionError)
+                    else f"Another process listens on {port}: stop it, or set {variable} to a free port."
+                )
+                raise ConfigError(
+                    f"{variable}={port}: the port cannot be used ({exc.strerror})", tip
+                ) from None
+
+
 def microservice_argv(
     manifest: Manifest, environ: Mapping[str, str], app_root: Path, app_dir: Path = APP_DIR
 ) -> list[str]:
@@ -41,13 +83,8 @@ def microservice_argv(
         "--service-type",
         manifest.wrapper_service_type,
     ]
-    for variable, (flag, default) in DEFAULT_PORTS.items():
-        value = unquote(environ.get(variable, "").strip()) or default
-        if not value.isdigit():
-            raise ConfigError(
-                f"{variable}={value!r} is not a port number", f"Set {variable} to a number like {default}."
-            )
-        argv += [flag, value]
+    for variable, port in ports(environ).items():
+        argv += [DEFAULT_PORTS[variable][0], str(port)]
     if manifest.persistence:
         argv += ["--persistence", "1"]
     return argv
@@ -71,6 +108,7 @@ def child_environment(
 def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
     manifest = read(layout.manifest)
     environ = serving.checked(environ)
+    chosen_ports = ports(environ)  # a bad value stops here, before before-run
     resources = sizing.detect()
     env, chosen = sizing.apply(child_environment(manifest, environ), resources)
     if chosen:
@@ -82,6 +120,7 @@ def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
     os.chdir(layout.app_dir)
     run_hook(layout.app_dir / "before-run", env)
     argv = microservice_argv(manifest, env, conda_runtime.app_root(manifest.conda, layout.app_root))
+    check_free(chosen_ports)  # after before-run, which may have started something of its own
     log.announce("Serving: " + " ".join(argv))
     os.execvpe(argv[0], argv, env)
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import statistics
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -158,6 +160,32 @@ def test_metrics_exposition_equals_the_stock_wrappers(image: str) -> None:
     assert 'model_image="repo/model"' in stock and 'method="health"' in stock
     assert stock_workers == 2  # the REST worker and the gRPC process
     assert samples(ours) == (stock_types, stock_samples, stock_workers)
+
+
+def test_a_port_in_use_stops_the_start_with_its_variable_named(image: str) -> None:
+    """A gRPC port another process listens on: the gRPC process used to die with a traceback while the
+    container stayed up, live and never ready. `run` now names the variable and exits 2 at once,
+    before the model is imported."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = {"HTTP": harness.free_port(), "GRPC": port, "METRICS": harness.free_port()}
+        env = [f"-e=PREDICTIVE_UNIT_{kind}_SERVICE_PORT={value}" for kind, value in ports.items()]
+        name = f"s2i-test-{port}"
+        try:  # a container that stays up (as it did) fails the test at the timeout, instead of hanging it
+            result = subprocess.run(
+                [harness.DOCKER, "run", "--name", name, "--network", "host", *env, image],
+                capture_output=True,
+                timeout=30,
+            )
+        finally:
+            harness.docker("rm", "--force", name, check=False)
+    log = (result.stdout + result.stderr).decode()
+    assert result.returncode == 2, log
+    assert f"ERROR PREDICTIVE_UNIT_GRPC_SERVICE_PORT={port}: the port cannot be used" in log
+    assert f"TIP Another process listens on {port}" in log
+    assert "Importing" not in log, log  # before the model's import
 
 
 def test_read_only_root_and_arbitrary_uid(image: str, server_env: dict[str, str]) -> None:

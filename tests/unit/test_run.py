@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 import sys
 from dataclasses import replace
@@ -40,9 +42,33 @@ def test_ports_from_environment_and_legacy_persistence() -> None:
     ]  # fmt: skip
 
 
-def test_bad_port_is_named() -> None:
-    with pytest.raises(ConfigError, match="PREDICTIVE_UNIT_HTTP_SERVICE_PORT='http'"):
-        run.microservice_argv(MANIFEST, {"PREDICTIVE_UNIT_HTTP_SERVICE_PORT": "http"}, Path("/app"))
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"PREDICTIVE_UNIT_HTTP_SERVICE_PORT": "http"}, "HTTP_SERVICE_PORT='http' is not a port"),
+        ({"PREDICTIVE_UNIT_GRPC_SERVICE_PORT": "95000"}, "GRPC_SERVICE_PORT='95000' is not a port"),
+        ({"PREDICTIVE_UNIT_METRICS_SERVICE_PORT": "9000"},
+         "PREDICTIVE_UNIT_HTTP_SERVICE_PORT and PREDICTIVE_UNIT_METRICS_SERVICE_PORT are both 9000"),
+    ],
+)  # fmt: skip
+def test_bad_port_is_named(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        run.microservice_argv(MANIFEST, environ, Path("/app"))
+
+
+def test_a_port_another_process_listens_on_is_named() -> None:
+    """Checked before the servers start: a gRPC server that cannot bind would leave the container up,
+    never ready. A free port passes; so does one with connections left in TIME_WAIT (SO_REUSEADDR)."""
+    with socket.socket() as taken:
+        taken.bind(("0.0.0.0", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        chosen = run.ports({"PREDICTIVE_UNIT_GRPC_SERVICE_PORT": str(port)})
+        with pytest.raises(ConfigError) as error:
+            run.check_free(chosen)
+    assert f"PREDICTIVE_UNIT_GRPC_SERVICE_PORT={port}: the port cannot be used" in error.value.what
+    assert f"Another process listens on {port}" in error.value.tip
+    run.check_free(chosen)  # closed: free again
 
 
 @pytest.mark.parametrize(

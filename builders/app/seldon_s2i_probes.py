@@ -130,7 +130,8 @@ def mark_loaded(rest: bool = False) -> None:
 
 
 def _count(kind: str) -> int:
-    return sum(1 for _ in state_dir.glob(f"{kind}-loaded-*"))
+    # a prefix, not Path.glob, whose pattern machinery each worker built after the fork (docs/serving.md)
+    return sum(1 for name in os.listdir(state_dir) if name.startswith(f"{kind}-loaded-"))
 
 
 def ready() -> bool:

@@ -73,9 +73,10 @@ def check_free(chosen: Mapping[str, int]) -> None:
 
 
 def microservice_argv(
-    manifest: Manifest, environ: Mapping[str, str], app_root: Path, app_dir: Path = APP_DIR
+    manifest: Manifest, chosen_ports: Mapping[str, int], app_root: Path, app_dir: Path = APP_DIR
 ) -> list[str]:
-    """The seldon-core-microservice command line, through the serving shim. Pure: unit tests pin it."""
+    """The seldon-core-microservice command line, through the serving shim, on the ports `ports()`
+    chose. Pure: unit tests pin it."""
     argv = [
         str(app_root / "bin" / "python"),
         str(app_dir / app.SERVE_SCRIPT),
@@ -83,7 +84,7 @@ def microservice_argv(
         "--service-type",
         manifest.wrapper_service_type,
     ]
-    for variable, port in ports(environ).items():
+    for variable, port in chosen_ports.items():
         argv += [DEFAULT_PORTS[variable][0], str(port)]
     if manifest.persistence:
         argv += ["--persistence", "1"]
@@ -119,7 +120,7 @@ def run(environ: Mapping[str, str], layout: Layout = IMAGE) -> None:
         )
     os.chdir(layout.app_dir)
     run_hook(layout.app_dir / "before-run", env)
-    argv = microservice_argv(manifest, env, conda_runtime.app_root(manifest.conda, layout.app_root))
+    argv = microservice_argv(manifest, chosen_ports, conda_runtime.app_root(manifest.conda, layout.app_root))
     check_free(chosen_ports)  # after before-run, which may have started something of its own
     log.announce("Serving: " + " ".join(argv))
     os.execvpe(argv[0], argv, env)

@@ -37,8 +37,10 @@ def builder_image(minor: str) -> str:
     return f"{repository}{minor.split('.', 1)[1]}:{tag}"
 
 
-def docker(*args: str, check: bool = True, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run([DOCKER, *args], capture_output=True, check=check, input=input)
+def docker(
+    *args: str, check: bool = True, input: bytes | None = None, timeout: float | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([DOCKER, *args], capture_output=True, check=check, input=input, timeout=timeout)
 
 
 def docker_available() -> str | None:

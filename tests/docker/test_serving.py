@@ -10,7 +10,6 @@ import json
 import re
 import socket
 import statistics
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -174,10 +173,8 @@ def test_a_port_in_use_stops_the_start_with_its_variable_named(image: str) -> No
         env = [f"-e=PREDICTIVE_UNIT_{kind}_SERVICE_PORT={value}" for kind, value in ports.items()]
         name = f"s2i-test-{port}"
         try:  # a container that stays up (as it did) fails the test at the timeout, instead of hanging it
-            result = subprocess.run(
-                [harness.DOCKER, "run", "--name", name, "--network", "host", *env, image],
-                capture_output=True,
-                timeout=30,
+            result = harness.docker(
+                "run", "--name", name, "--network", "host", *env, image, check=False, timeout=30
             )
         finally:
             harness.docker("rm", "--force", name, check=False)

@@ -165,7 +165,7 @@ def test_plan_with_python_makes_the_conda_env_the_app_environment() -> None:
     recorded = Conda(str(plan.prefix), plan.app_environment)
     manifest = Manifest("0", "M", "MODEL", "MODEL", False, False, False, conda=recorded)
     root = conda_runtime.app_root(manifest.conda, LAYOUT.app_root)
-    assert run.microservice_argv(manifest, {}, root)[0] == "/opt/app-root/conda/bin/python"
+    assert run.microservice_argv(manifest, run.ports({}), root)[0] == "/opt/app-root/conda/bin/python"
 
 
 def test_app_root_without_conda_or_when_layered() -> None:

@@ -21,7 +21,7 @@ MANIFEST = Manifest(
 
 
 def test_defaults() -> None:
-    assert run.microservice_argv(MANIFEST, {}, Path("/opt/app-root")) == [
+    assert run.microservice_argv(MANIFEST, run.ports({}), Path("/opt/app-root")) == [
         "/opt/app-root/bin/python", str(run.APP_DIR / "seldon_s2i_serve.py"),
         "MyModel", "--service-type", "MODEL",
         "--http-port", "9000", "--grpc-port", "9500", "--metrics-port", "6000",
@@ -35,7 +35,7 @@ def test_ports_from_environment_and_legacy_persistence() -> None:
         "PREDICTIVE_UNIT_METRICS_SERVICE_PORT": "",
     }
     manifest = replace(MANIFEST, model_name="pkg.mod.Router", wrapper_service_type="ROUTER", persistence=True)
-    assert run.microservice_argv(manifest, env, Path("/app")) == [
+    assert run.microservice_argv(manifest, run.ports(env), Path("/app")) == [
         "/app/bin/python", str(run.APP_DIR / "seldon_s2i_serve.py"),
         "pkg.mod.Router", "--service-type", "ROUTER",
         "--http-port", "8000", "--grpc-port", "8500", "--metrics-port", "6000", "--persistence", "1",
@@ -53,7 +53,7 @@ def test_ports_from_environment_and_legacy_persistence() -> None:
 )  # fmt: skip
 def test_bad_port_is_named(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
-        run.microservice_argv(MANIFEST, environ, Path("/app"))
+        run.ports(environ)
 
 
 def test_a_port_another_process_listens_on_is_named() -> None:
@@ -85,8 +85,11 @@ def test_payload_passthrough(built: bool, runtime: str | None, expected: str) ->
 def test_score_only_outlier_detector_is_served_through_the_adapter() -> None:
     manifest = replace(MANIFEST, model_name="pkg.Detector", wrapper_service_type="OUTLIER_DETECTOR")
     adapted = replace(manifest, score_adapter=True)
-    assert run.microservice_argv(adapted, {}, Path("/app"))[2] == "seldon_s2i_outlier.ScoreOutlierDetector"
-    assert run.microservice_argv(manifest, {}, Path("/app"))[2] == "pkg.Detector"
+    assert (
+        run.microservice_argv(adapted, run.ports({}), Path("/app"))[2]
+        == "seldon_s2i_outlier.ScoreOutlierDetector"
+    )
+    assert run.microservice_argv(manifest, run.ports({}), Path("/app"))[2] == "pkg.Detector"
     child = run.child_environment(adapted, {"PYTHONPATH": "/extra"}, app_dir=Path("/shim"))
     assert child["SELDON_S2I_COMPONENT"] == "pkg.Detector"
     assert child["PYTHONPATH"] == "/shim:/extra"
@@ -99,7 +102,10 @@ def test_the_v2_shim_gets_the_service_type_as_built() -> None:
     """The wrapper's --service-type has no OUTPUT_TRANSFORMER; V2 answers infer with transform_output."""
     manifest = replace(MANIFEST, service_type="OUTPUT_TRANSFORMER", wrapper_service_type="TRANSFORMER")
     assert run.child_environment(manifest, {})["SELDON_S2I_SERVICE_TYPE"] == "OUTPUT_TRANSFORMER"
-    assert run.microservice_argv(manifest, {}, Path("/app"))[3:5] == ["--service-type", "TRANSFORMER"]
+    assert run.microservice_argv(manifest, run.ports({}), Path("/app"))[3:5] == [
+        "--service-type",
+        "TRANSFORMER",
+    ]
 
 
 def test_run_imports_nothing_only_a_build_needs() -> None:

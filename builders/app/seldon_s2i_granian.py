@@ -239,6 +239,7 @@ class GranianApplication:
             respawn_failed_workers=True,
         )
         self.server = server
+        graceful.answer_once_before_fork(self.application)
         server.serve(spawn_target=self.worker, target_loader=self.worker_app, wrap_loader=False)
         if server.exit_code:
             sys.exit(server.exit_code)

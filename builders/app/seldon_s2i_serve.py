@@ -74,6 +74,7 @@ def use_gunicorn(microservice: Any) -> None:
             return probes.ProbeLayer(app, probes.v2_model_name(self.interface_name))
 
         def run(self) -> None:
+            graceful.answer_once_before_fork(self.application)
             graceful.run_arbiter(self)
 
     microservice.UserModelApplication = GracefulApplication

@@ -36,3 +36,54 @@ def test_few_collections_until_the_servers_fork_then_the_usual() -> None:
     assert collections == 0  # 100,000 new objects: no collection before the fork
     assert serving == usual  # the servers run with Python's own setting
     assert frozen > 10_000  # what was loaded is frozen, shared with the forks
+
+
+# The wrapper's own Flask app in a master process, then one forked worker answering a readiness probe
+# as a server hands it over; the worker reports its answer and the modules that request imported.
+FIRST_REQUEST_IN_A_WORKER = """
+import io, json, os, sys, tempfile
+import seldon_s2i_graceful as graceful
+from seldon_core.wrapper import get_rest_microservice
+from seldon_s2i_metrics import MmapSeldonMetrics
+
+class Echo:
+    def predict(self, X, features_names=None):
+        return X
+
+app = get_rest_microservice(Echo(), MmapSeldonMetrics(directory=tempfile.mkdtemp()))
+if sys.argv[1] == "answered":
+    graceful.answer_once_before_fork(app)
+read, write = os.pipe()
+if os.fork() == 0:
+    before = set(sys.modules)
+    probe = {"REQUEST_METHOD": "GET", "PATH_INFO": "/health/ping", "QUERY_STRING": "",
+             "SERVER_NAME": "0.0.0.0", "SERVER_PORT": "9000", "HTTP_HOST": "10.0.0.7:9000",
+             "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
+             "wsgi.errors": sys.stderr}
+    statuses = []
+    body = b"".join(app(probe, lambda status, headers, exc_info=None: statuses.append(status)))
+    answer = {"status": statuses, "body": body.decode(), "imported": sorted(set(sys.modules) - before)}
+    os.write(write, json.dumps(answer).encode())
+    os._exit(0)
+os.close(write)
+os.wait()
+print(os.read(read, 1 << 16).decode())
+"""
+
+
+def first_request_in_a_worker(master: str) -> tuple[dict[str, object], str]:
+    env = {**os.environ, "PYTHONPATH": str(APP_DIR)}
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_REQUEST_IN_A_WORKER, master],
+        env=env, check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(result.stdout), result.stderr
+
+
+def test_a_worker_finds_the_first_request_built_in_the_master() -> None:
+    cold, _ = first_request_in_a_worker("forked at once")
+    # werkzeug's host check: the idna codec and its stringprep tables, about 1 MiB, in each worker
+    assert "encodings.idna" in cold["imported"]
+    answered, stderr = first_request_in_a_worker("answered")
+    assert answered == {"status": ["200 OK"], "body": "pong", "imported": []}
+    assert "WARNING" not in stderr and "ERROR" not in stderr  # the master's request logs nothing

@@ -621,8 +621,9 @@ def grpc_sizing_rows(ours_image: str) -> list[Row]:
 
 def rest_worker_memory(image: str, env: dict[str, str]) -> dict[str, float]:
     """Mean PSS and USS (MiB) of the REST worker processes after 10 s of load: the main process's
-    children that have no children themselves (the gRPC and metrics processes have theirs). Read from
-    the host's /proc, where the container's processes are."""
+    children that have no children themselves (the gRPC and metrics processes have theirs); and the
+    PSS of all the container's processes together, where shared pages count once. Read from the
+    host's /proc, where the container's processes are."""
     with harness.serve(image, env={**env, "GUNICORN_WORKERS": "2"}) as server:
         seldon_rest(server)
         table = (
@@ -632,26 +633,35 @@ def rest_worker_memory(image: str, env: dict[str, str]) -> dict[str, float]:
         main = min(pid for pid, _, args in rows if "seldon_s2i_serve.py" in args)
         parents = {ppid for _, ppid, _ in rows}
         workers = [pid for pid, ppid, _ in rows if ppid == main and pid not in parents]
-        figures: dict[str, list[float]] = {"pss": [], "uss": []}
-        for pid in workers:
-            fields = dict(
-                line.split(":", 1) for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
-            )
-            kib = {key: int(value.split()[0]) for key, value in fields.items()}
-            figures["pss"].append(kib["Pss"] / 1024)
-            figures["uss"].append((kib["Private_Clean"] + kib["Private_Dirty"]) / 1024)
+        kib = {pid: smaps_rollup(pid) for pid, _, _ in rows}
         assert len(workers) == 2, rows
-        return {key: statistics.mean(values) for key, values in figures.items()}
+        unshared = [kib[pid]["Private_Clean"] + kib[pid]["Private_Dirty"] for pid in workers]
+        return {
+            "pss": statistics.mean(kib[pid]["Pss"] for pid in workers) / 1024,
+            "uss": statistics.mean(unshared) / 1024,
+            "container": sum(figures["Pss"] for figures in kib.values()) / 1024,
+        }
+
+
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """A process's memory totals (kB) by kind."""
+    lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    return {key: int(value.split()[0]) for key, value in (line.split(":", 1) for line in lines)}
 
 
 def memory_rows(ours_image: str) -> list[Row]:
     log("REST worker memory, granian then gunicorn, 2 workers each")
     granian = rest_worker_memory(ours_image, {})
     gunicorn = rest_worker_memory(ours_image, {"SELDON_S2I_SERVER": "gunicorn"})
+    labels = {
+        "pss": "REST worker PSS (MiB, mean of 2 workers)",
+        "uss": "REST worker USS (MiB, mean of 2 workers)",
+        "container": "PSS of all the container's processes (MiB, 2 REST workers)",
+    }
     return [
-        (f"REST worker {kind.upper()} (MiB, mean of 2 workers), granian vs gunicorn, our image",
+        (f"{label}, granian vs gunicorn, our image",
          f"{granian[kind]:.1f}", f"{gunicorn[kind]:.1f}", ratio(granian[kind], gunicorn[kind]))
-        for kind in ("pss", "uss")
+        for kind, label in labels.items()
     ]  # fmt: skip
 
 

@@ -24,8 +24,6 @@ for its worker class), so it imports nothing from the builder's tools.
 from __future__ import annotations
 
 import errno
-import gc
-import io
 import logging
 import mmap
 import multiprocessing
@@ -37,6 +35,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import seldon_s2i_fork as fork
 import seldon_s2i_probes as probes
 import seldon_s2i_settings as settings
 from gunicorn.arbiter import Arbiter
@@ -99,55 +98,6 @@ def _run_grpc_parent(target: Callable[[], None]) -> None:
     target()
 
 
-# Until the servers fork, the cyclic garbage collector waits for a million new objects instead of
-# Python's 700 or 2,000. The imports (the wrapper's, the class's) and the class's constructor create
-# objects that live as long as the server, and scanning them again and again is a part of every start
-# (docs/serving.md). A bound, not gc.disable(): a constructor that makes cyclic garbage in a loop still
-# has it collected, before start_servers freezes what is left. This is CPython's advice for a server
-# that forks: few collections before the fork, gc.freeze() at it.
-STARTUP_GC_THRESHOLD = 1_000_000
-_USUAL_GC_THRESHOLD = gc.get_threshold()
-
-
-def collect_rarely_until_the_fork() -> None:
-    gc.set_threshold(STARTUP_GC_THRESHOLD, *_USUAL_GC_THRESHOLD[1:])
-
-
-# What a request builds the first time a process serves one is built in every worker, unshared, if the
-# master has not built it before the fork: werkzeug's host check imports the idna codec, whose
-# stringprep tables alone are about 1 MiB; Flask compiles its URL matcher; the interpreter specialises
-# the bytecode of the whole path. The master answers one readiness request itself, the one a probe
-# sends each worker (the wrapper's "pong": the class is not called), so all of it is shared
-# copy-on-write: about 1.3 MiB less unshared memory in each REST worker (docs/serving.md).
-def answer_once_before_fork(app: Any) -> None:
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": "/health/ping",
-        "SCRIPT_NAME": "",
-        "QUERY_STRING": "",
-        "SERVER_NAME": "localhost",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
-        "wsgi.errors": sys.stderr,
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": True,
-        "wsgi.run_once": False,
-    }
-    try:
-        body = app(environ, lambda status, headers, exc_info=None: None)
-        try:
-            b"".join(body)
-        finally:
-            getattr(body, "close", lambda: None)()
-    except Exception as exc:  # noqa: BLE001  (a saving, not a condition: the workers serve as before)
-        logger.warning("A first request before the workers start failed (%r): each worker makes its own", exc)
-    gc.collect()  # the request's own garbage, which a frozen heap would keep for good
-    gc.freeze()  # the app and what the request built, created after start_servers froze the rest
-
-
 def start_servers(
     target1: Callable[[], None],
     target2: Callable[[], None] | None,
@@ -158,12 +108,7 @@ def start_servers(
     """The wrapper's start_servers (same processes, same order), with an ordered stop."""
     global _grpc_parent, _mp
     _mp = mp or multiprocessing
-    # What is loaded so far is shared with every forked process; a full garbage collection in a child
-    # would write to each of those objects and copy every page (in a soak test, a sudden jump in every
-    # worker's memory). Frozen objects are never scanned, so the pages stay shared. From here on the
-    # collector runs as often as Python's default has it, in this process and in the forks.
-    gc.freeze()
-    gc.set_threshold(*_USUAL_GC_THRESHOLD)
+    fork.freeze_what_is_loaded()
     others = []
     if target2:
         _grpc_parent = _mp.Process(target=_run_grpc_parent, args=(target2,), daemon=False)

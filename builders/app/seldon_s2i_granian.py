@@ -34,6 +34,7 @@ import threading
 import time
 from typing import Any
 
+import seldon_s2i_fork as fork
 import seldon_s2i_graceful as graceful
 import seldon_s2i_probes as probes
 import seldon_s2i_settings as settings
@@ -239,10 +240,14 @@ class GranianApplication:
             respawn_failed_workers=True,
         )
         self.server = server
-        graceful.answer_once_before_fork(self.application)
+        fork.prepare_rest_workers(self.application, answer_a_request=not self.traced())
         server.serve(spawn_target=self.worker, target_loader=self.worker_app, wrap_loader=False)
         if server.exit_code:
             sys.exit(server.exit_code)
+
+    def traced(self) -> bool:
+        """The wrapper's own condition (gunicorn_utils.UserModelApplication.load)."""
+        return bool(self.tracing) and self.jaeger_extra_tags is not None
 
     def worker(self, *args: Any, **kwargs: Any) -> None:
         """granian's WSGI worker; on its way out, its metrics go, as gunicorn's worker_exit hook does."""
@@ -258,7 +263,7 @@ class GranianApplication:
         from seldon_core.gunicorn_utils import post_worker_init
 
         post_worker_init(None)  # the master's multiprocessing atexit hook is not the worker's
-        if self.tracing and self.jaeger_extra_tags is not None:
+        if self.traced():
             from flask_opentracing import FlaskTracing
             from seldon_core.utils import setup_tracing
 

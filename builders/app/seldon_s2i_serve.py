@@ -29,6 +29,7 @@ import sys
 import traceback
 from typing import Any
 
+import seldon_s2i_fork as fork
 import seldon_s2i_graceful as graceful
 import seldon_s2i_probes as probes
 import seldon_s2i_settings as settings
@@ -74,7 +75,8 @@ def use_gunicorn(microservice: Any) -> None:
             return probes.ProbeLayer(app, probes.v2_model_name(self.interface_name))
 
         def run(self) -> None:
-            graceful.answer_once_before_fork(self.application)
+            traced = self.tracing and self.jaeger_extra_tags is not None  # as the wrapper's load() has it
+            fork.prepare_rest_workers(self.application, answer_a_request=not traced)
             graceful.run_arbiter(self)
 
     microservice.UserModelApplication = GracefulApplication
@@ -160,7 +162,7 @@ def count_loaders(argv: list[str], gunicorn: bool) -> None:
 
 
 def main() -> None:
-    graceful.collect_rarely_until_the_fork()
+    fork.collect_rarely_until_the_fork()
     from seldon_core import microservice, wrapper
 
     if os.environ.get(settings.METRICS, "").strip().lower() != "stock":

@@ -1,5 +1,5 @@
-"""The serving shim's garbage collection around the fork (builders/app/seldon_s2i_graceful.py), in a
-fresh interpreter: the collector's settings are the process's own."""
+"""What the serving shim does before its servers fork (builders/app/seldon_s2i_fork.py), in fresh
+interpreters: the collector's settings and the modules a process has imported are its own."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from builders.run import APP_DIR
 
 SERVE = """
 import gc, json
+import seldon_s2i_fork as fork
 import seldon_s2i_graceful as graceful
 usual = gc.get_threshold()
-graceful.collect_rarely_until_the_fork()
+fork.collect_rarely_until_the_fork()
 starting = gc.get_threshold()
 before = gc.get_stats()[0]["collections"]
 for _ in range(100_000):  # cyclic garbage, made the way a careless constructor might
@@ -39,10 +40,11 @@ def test_few_collections_until_the_servers_fork_then_the_usual() -> None:
 
 
 # The wrapper's own Flask app in a master process, then one forked worker answering a readiness probe
-# as a server hands it over; the worker reports its answer and the modules that request imported.
+# as a server hands it over; the worker reports its answer and the modules that request imported. A
+# traced worker first adds to the app, as the wrapper's tracing does (FlaskTracing: before_request).
 FIRST_REQUEST_IN_A_WORKER = """
 import io, json, os, sys, tempfile
-import seldon_s2i_graceful as graceful
+import seldon_s2i_fork as fork
 from seldon_core.wrapper import get_rest_microservice
 from seldon_s2i_metrics import MmapSeldonMetrics
 
@@ -50,12 +52,15 @@ class Echo:
     def predict(self, X, features_names=None):
         return X
 
+master = sys.argv[1]
 app = get_rest_microservice(Echo(), MmapSeldonMetrics(directory=tempfile.mkdtemp()))
-if sys.argv[1] == "answered":
-    graceful.answer_once_before_fork(app)
+if master != "forked at once":
+    fork.prepare_rest_workers(app, answer_a_request=master == "answered")
 read, write = os.pipe()
 if os.fork() == 0:
     before = set(sys.modules)
+    if master == "traced":
+        app.before_request(lambda: None)
     probe = {"REQUEST_METHOD": "GET", "PATH_INFO": "/health/ping", "QUERY_STRING": "",
              "SERVER_NAME": "0.0.0.0", "SERVER_PORT": "9000", "HTTP_HOST": "10.0.0.7:9000",
              "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(),
@@ -87,3 +92,10 @@ def test_a_worker_finds_the_first_request_built_in_the_master() -> None:
     answered, stderr = first_request_in_a_worker("answered")
     assert answered == {"status": ["200 OK"], "body": "pong", "imported": []}
     assert "WARNING" not in stderr and "ERROR" not in stderr  # the master's request logs nothing
+
+
+def test_a_traced_worker_can_still_add_to_the_app() -> None:
+    """With tracing, the master only looks the codec up: Flask takes no setup after a first request."""
+    traced, _ = first_request_in_a_worker("traced")
+    assert traced["status"] == ["200 OK"] and traced["body"] == "pong"
+    assert "encodings.idna" not in traced["imported"]

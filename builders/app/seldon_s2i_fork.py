@@ -9,6 +9,8 @@ costs). This module keeps the writes after the fork few (docs/serving.md, Memory
   at it); `freeze_what_is_loaded`, when the servers start, restores Python's setting.
 - `prepare_rest_workers`: what a REST worker would build on its first request, the REST master builds
   before its workers fork.
+- `prepare_grpc_workers`: the modules each gRPC process imports to build its server, the process
+  that forks them imports first.
 
 This file runs in the application interpreter and imports nothing from the builder's tools.
 """
@@ -16,6 +18,7 @@ This file runs in the application interpreter and imports nothing from the build
 from __future__ import annotations
 
 import gc
+import importlib
 import io
 import logging
 import sys
@@ -92,3 +95,16 @@ def _answer_probe(app: Any) -> None:
 
 def _ignore_status(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
     pass
+
+
+# What each gRPC process imports to build its server: grpc's server module and the health service
+# (seldon_s2i_probes.run_grpc_server); seldon_s2i_serve adds the V2 servicer when V2 is served.
+GRPC_SERVER_MODULES = ["grpc._server", "grpc_health.v1.health"]
+
+
+def prepare_grpc_workers() -> None:
+    """Called in the process that forks the gRPC processes (not the REST master: it runs beside it),
+    before it forks them: about 2.5 MiB less unshared memory in each (docs/serving.md)."""
+    for name in GRPC_SERVER_MODULES:
+        importlib.import_module(name)
+    gc.freeze()

@@ -95,6 +95,7 @@ def _stop_grpc() -> None:
 
 def _run_grpc_parent(target: Callable[[], None]) -> None:
     signal.signal(signal.SIGTERM, _on_term)
+    fork.prepare_grpc_workers()
     target()
 
 

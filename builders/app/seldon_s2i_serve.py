@@ -147,6 +147,7 @@ def use_v2(wrapper: Any, argv: list[str]) -> None:
 
     wrapper.get_rest_microservice = rest_app
     wrapper.get_grpc_server = grpc_server
+    fork.GRPC_SERVER_MODULES.append("seldon_s2i_v2_grpc")
 
 
 def count_loaders(argv: list[str], gunicorn: bool) -> None:

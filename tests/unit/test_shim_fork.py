@@ -99,3 +99,45 @@ def test_a_traced_worker_can_still_add_to_the_app() -> None:
     traced, _ = first_request_in_a_worker("traced")
     assert traced["status"] == ["200 OK"] and traced["body"] == "pong"
     assert "encodings.idna" not in traced["imported"]
+
+
+# The process that forks the gRPC processes, then one of them building a gRPC server with the health
+# service, as seldon_s2i_probes.run_grpc_server does; it reports the modules that imported. (The V2
+# servicer's module needs its generated protobuf module, made at image build: the Docker tests serve
+# V2 over gRPC.)
+GRPC_SERVER_IN_A_WORKER = """
+import json, os, sys
+from concurrent import futures
+import grpc
+import seldon_s2i_fork as fork
+if sys.argv[1] == "prepared":
+    fork.prepare_grpc_workers()
+read, write = os.pipe()
+if os.fork() == 0:
+    before = set(sys.modules)
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=1))
+    from grpc_health.v1 import health, health_pb2_grpc
+    health_pb2_grpc.add_HealthServicer_to_server(health.HealthServicer(), server)
+    server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    server.stop(None)
+    os.write(write, json.dumps(sorted(set(sys.modules) - before)).encode())
+    os._exit(0)
+os.close(write)
+os.wait()
+print(os.read(read, 1 << 16).decode())
+"""
+
+
+def test_a_grpc_worker_finds_its_server_modules_imported() -> None:
+    env = {**os.environ, "PYTHONPATH": str(APP_DIR)}
+    imported = {
+        prepared: json.loads(subprocess.run(
+            [sys.executable, "-c", GRPC_SERVER_IN_A_WORKER, prepared],
+            env=env, check=True, capture_output=True, text=True,
+        ).stdout)
+        for prepared in ("forked at once", "prepared")
+    }  # fmt: skip
+    assert {"grpc._server", "grpc_health.v1.health"} <= set(imported["forked at once"])
+    # left: the thread pool's own modules, which the image's main process has imported already
+    assert not [name for name in imported["prepared"] if name.startswith(("grpc", "google"))]

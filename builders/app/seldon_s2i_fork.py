@@ -65,6 +65,13 @@ _PROBE = {
 }
 
 
+def traced(application: Any) -> bool:
+    """Whether each REST worker adds the wrapper's tracer to the app (the REST server's application
+    object: the wrapper's UserModelApplication or seldon_s2i_granian's, with the same attributes). The
+    wrapper's own condition, from gunicorn_utils.UserModelApplication.load."""
+    return bool(application.tracing) and application.jaeger_extra_tags is not None
+
+
 def prepare_rest_workers(app: Any, answer_a_request: bool) -> None:
     """Called by the REST master just before its workers fork. What a request builds the first time a
     process serves one would otherwise be built in every worker, unshared:

@@ -240,14 +240,10 @@ class GranianApplication:
             respawn_failed_workers=True,
         )
         self.server = server
-        fork.prepare_rest_workers(self.application, answer_a_request=not self.traced())
+        fork.prepare_rest_workers(self.application, answer_a_request=not fork.traced(self))
         server.serve(spawn_target=self.worker, target_loader=self.worker_app, wrap_loader=False)
         if server.exit_code:
             sys.exit(server.exit_code)
-
-    def traced(self) -> bool:
-        """The wrapper's own condition (gunicorn_utils.UserModelApplication.load)."""
-        return bool(self.tracing) and self.jaeger_extra_tags is not None
 
     def worker(self, *args: Any, **kwargs: Any) -> None:
         """granian's WSGI worker; on its way out, its metrics go, as gunicorn's worker_exit hook does."""
@@ -263,7 +259,7 @@ class GranianApplication:
         from seldon_core.gunicorn_utils import post_worker_init
 
         post_worker_init(None)  # the master's multiprocessing atexit hook is not the worker's
-        if self.traced():
+        if fork.traced(self):
             from flask_opentracing import FlaskTracing
             from seldon_core.utils import setup_tracing
 

@@ -75,8 +75,7 @@ def use_gunicorn(microservice: Any) -> None:
             return probes.ProbeLayer(app, probes.v2_model_name(self.interface_name))
 
         def run(self) -> None:
-            traced = self.tracing and self.jaeger_extra_tags is not None  # as the wrapper's load() has it
-            fork.prepare_rest_workers(self.application, answer_a_request=not traced)
+            fork.prepare_rest_workers(self.application, answer_a_request=not fork.traced(self))
             graceful.run_arbiter(self)
 
     microservice.UserModelApplication = GracefulApplication

@@ -207,7 +207,10 @@ def _grpc_client(port: int, seconds: float, concurrency: int, results: Any, v2: 
         request = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(tensor=tensor))
 
     async def loop(deadline: float, latencies: list[float]) -> None:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        # grpc shares one connection among a process's channels to the same address unless each
+        # channel has a subchannel pool of its own
+        own_connection = [("grpc.use_local_subchannel_pool", 1)]
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=own_connection) as channel:
             if v2:
                 call = service_pb2_grpc.GRPCInferenceServiceStub(channel).ModelInfer
             else:
@@ -234,7 +237,8 @@ def _grpc_client(port: int, seconds: float, concurrency: int, results: Any, v2: 
 
 def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS, v2: bool = False) -> dict[str, float]:
     """A closed-loop gRPC load of 8 calls in flight from 2 client processes (a Python client: one
-    process saturates a core before the server does)."""
+    process saturates a core before the server does), each call loop on its own connection: the
+    gRPC server's SO_REUSEPORT sockets share connections, not calls, between its processes."""
     return grpc_port_load(server.grpc, seconds, v2)
 
 

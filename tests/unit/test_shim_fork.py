@@ -27,11 +27,16 @@ print(json.dumps([usual, starting, gc.get_stats()[0]["collections"] - before, *s
 """
 
 
-def test_few_collections_until_the_servers_fork_then_the_usual() -> None:
+def run_app_script(script: str, *argv: str) -> subprocess.CompletedProcess[str]:
+    """`script` in a fresh interpreter that imports builders/app's modules by name, as the image's does."""
     env = {**os.environ, "PYTHONPATH": str(APP_DIR)}
-    result = subprocess.run(
-        [sys.executable, "-c", SERVE], env=env, check=True, capture_output=True, text=True
+    return subprocess.run(
+        [sys.executable, "-c", script, *argv], env=env, check=True, capture_output=True, text=True
     )
+
+
+def test_few_collections_until_the_servers_fork_then_the_usual() -> None:
+    result = run_app_script(SERVE)
     usual, starting, collections, (serving, frozen) = json.loads(result.stdout)
     assert starting == [1_000_000, *usual[1:]]
     assert collections == 0  # 100,000 new objects: no collection before the fork
@@ -77,11 +82,7 @@ print(os.read(read, 1 << 16).decode())
 
 
 def first_request_in_a_worker(master: str) -> tuple[dict[str, object], str]:
-    env = {**os.environ, "PYTHONPATH": str(APP_DIR)}
-    result = subprocess.run(
-        [sys.executable, "-c", FIRST_REQUEST_IN_A_WORKER, master],
-        env=env, check=True, capture_output=True, text=True,
-    )  # fmt: skip
+    result = run_app_script(FIRST_REQUEST_IN_A_WORKER, master)
     return json.loads(result.stdout), result.stderr
 
 
@@ -130,14 +131,10 @@ print(os.read(read, 1 << 16).decode())
 
 
 def test_a_grpc_worker_finds_its_server_modules_imported() -> None:
-    env = {**os.environ, "PYTHONPATH": str(APP_DIR)}
     imported = {
-        prepared: json.loads(subprocess.run(
-            [sys.executable, "-c", GRPC_SERVER_IN_A_WORKER, prepared],
-            env=env, check=True, capture_output=True, text=True,
-        ).stdout)
+        prepared: json.loads(run_app_script(GRPC_SERVER_IN_A_WORKER, prepared).stdout)
         for prepared in ("forked at once", "prepared")
-    }  # fmt: skip
+    }
     assert {"grpc._server", "grpc_health.v1.health"} <= set(imported["forked at once"])
     # left: the thread pool's own modules, which the image's main process has imported already
     assert not [name for name in imported["prepared"] if name.startswith(("grpc", "google"))]

@@ -111,7 +111,9 @@ test: images venv ## unit and Docker tests
 	$(PY) -m pytest
 
 bench: images venv $(VENV)-mlserver/.installed ## measure builds and serving against a baseline and MLServer; writes BENCHMARKS.md
-	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	@# the load generators: wrk for HTTP/1.1 (REST), h2load (nghttp2-client) for HTTP/2 (gRPC)
+	@command -v wrk >/dev/null && command -v h2load >/dev/null || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk nghttp2-client >/dev/null; }
 	$(VENV)/bin/uv pip install --quiet --python $(PY) -c builders/wrapper-lock.txt --find-links $(VENV)/wrapper \
 		-e '.[dev,bench]' $(VENV)/wrapper/seldon_core-*.whl
 	$(PY) -m tests.bench

@@ -23,6 +23,10 @@ serving defaults that builders/sizing.py sets: gRPC processes and threads, and w
 plain Flask app (parse the JSON, answer it back: no wrapper, no model) from our image's environment,
 on gunicorn and on granian with 2 workers each, so the distance from the wrapper to its framework
 shows. BENCH_BUILDS=0 skips the build timings (each image is built once) for a serving-only run.
+
+The loads come from wrk (REST, HTTP/1.1) and h2load (gRPC, HTTP/2), both in C and light beside the
+server, so they measure the server. The gRPC rows `from a Python client` show what one machine of
+grpcio clients sees instead: such a client takes about a core by itself.
 """
 
 from __future__ import annotations
@@ -184,37 +188,84 @@ def seldon_rest(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str
     return wrk(server.url("/api/v1.0/predictions"), {"data": {"ndarray": ROW}}, seconds)
 
 
-def _grpc_client(port: int, seconds: float, concurrency: int, results: Any, v2: bool = False) -> None:
-    """One load process: `concurrency` asyncio loops, each on its own channel (so its own TCP
-    connection, which SO_REUSEPORT may give to any gRPC server process), one call at a time. v2: the
-    Open Inference Protocol's ModelInfer (tritonclient's stubs; `contents`, which MLServer reads too)."""
-    import asyncio
-
-    import grpc
-
+def grpc_request(v2: bool) -> tuple[bytes, str]:
+    """The gRPC loads' one request, serialized, and its method's path. v2: the Open Inference
+    Protocol's ModelInfer (tritonclient's messages; `contents`, which MLServer reads too)."""
     if v2:
-        from tritonclient.grpc import service_pb2, service_pb2_grpc
+        from tritonclient.grpc import service_pb2
 
         request: Any = service_pb2.ModelInferRequest(model_name=V2_MODEL)
         request.inputs.add(name="predict", datatype="FP64", shape=[1, 4]).contents.fp64_contents.extend(
             ROW[0]
         )
         request.outputs.add(name="predict_proba")
-    else:
-        from seldon_core.proto import prediction_pb2, prediction_pb2_grpc
+        return request.SerializeToString(), "/inference.GRPCInferenceService/ModelInfer"
+    from seldon_core.proto import prediction_pb2
 
-        tensor = prediction_pb2.Tensor(shape=[1, 4], values=ROW[0])
-        request = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(tensor=tensor))
+    tensor = prediction_pb2.Tensor(shape=[1, 4], values=ROW[0])
+    request = prediction_pb2.SeldonMessage(data=prediction_pb2.DefaultData(tensor=tensor))
+    return request.SerializeToString(), "/seldon.protos.Model/Predict"
+
+
+def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS, v2: bool = False) -> dict[str, float]:
+    """A closed-loop gRPC load of 8 calls in flight, one per connection, from h2load (nghttp2's HTTP/2
+    load generator, written in C like wrk: the load measures the server, not the client; the gRPC
+    server's SO_REUSEPORT sockets share connections, not calls, between its processes)."""
+    return grpc_port_load(server.grpc, seconds, v2)
+
+
+def grpc_port_load(port: int, seconds: int = LOAD_SECONDS, v2: bool = False) -> dict[str, float]:
+    """h2load sends the request as a gRPC message (a 5-byte frame header: not compressed, length) and
+    counts the DATA bytes it gets back. A gRPC error is an HTTP 200 with no message, so every call
+    answered is checked by those bytes: exactly one frame of the answer grpcio gets for the same
+    request, per call."""
+    import grpc
+
+    request, method = grpc_request(v2)
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        answer = channel.unary_unary(method)(request, timeout=30, wait_for_ready=True)  # bytes in, bytes out
+    folder = Path(tempfile.mkdtemp(prefix="s2i-bench-h2load-"))
+    try:
+        (folder / "request").write_bytes(b"\0" + len(request).to_bytes(4, "big") + request)
+        argv = ["h2load", "--clients=8", "--max-concurrent-streams=1", "--threads=1",
+                f"--duration={seconds}", f"--data={folder / 'request'}",
+                "--header=content-type: application/grpc", "--header=te: trailers",
+                f"--log-file={folder / 'calls'}", f"http://127.0.0.1:{port}{method}"]  # fmt: skip
+        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        calls = [line.split("\t") for line in (folder / "calls").read_text().splitlines()]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    done = re.search(r"^requests: .* (\d+) done, (\d+) succeeded", out, re.M)
+    data = re.search(r"^traffic: .*\((\d+)\) data$", out, re.M)
+    assert done and data, out
+    answered = int(done[2])
+    if answered < int(done[1]) or int(data[1]) != answered * (5 + len(answer)):
+        raise AssertionError(
+            f"h2load: not every gRPC call got the answer ({5 + len(answer)} bytes each):\n{out}"
+        )
+    latencies = sorted(int(duration_us) / 1000 for _, status, duration_us in calls if status == "200")
+    return {
+        "rps": answered / seconds,
+        "p50": latencies[len(latencies) // 2],
+        "p99": latencies[int(len(latencies) * 0.99)],
+    }
+
+
+def _python_grpc_client(port: int, seconds: float, concurrency: int, results: Any) -> None:
+    """One load process of the Python client row: `concurrency` asyncio loops, each on its own channel
+    (so its own TCP connection), one Seldon Predict call at a time."""
+    import asyncio
+
+    import grpc
+
+    request, method = grpc_request(v2=False)
 
     async def loop(deadline: float, latencies: list[float]) -> None:
         # grpc shares one connection among a process's channels to the same address unless each
         # channel has a subchannel pool of its own
         own_connection = [("grpc.use_local_subchannel_pool", 1)]
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=own_connection) as channel:
-            if v2:
-                call = service_pb2_grpc.GRPCInferenceServiceStub(channel).ModelInfer
-            else:
-                call = prediction_pb2_grpc.ModelStub(channel).Predict
+            call = channel.unary_unary(method)
             await call(request, timeout=30, wait_for_ready=True)  # connected before the clock starts
             while time.monotonic() < deadline:
                 started = time.perf_counter()
@@ -235,19 +286,17 @@ def _grpc_client(port: int, seconds: float, concurrency: int, results: Any, v2: 
     results.put(asyncio.run(main()))
 
 
-def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS, v2: bool = False) -> dict[str, float]:
-    """A closed-loop gRPC load of 8 calls in flight from 2 client processes (a Python client: one
-    process saturates a core before the server does), each call loop on its own connection: the
-    gRPC server's SO_REUSEPORT sockets share connections, not calls, between its processes."""
-    return grpc_port_load(server.grpc, seconds, v2)
-
-
-def grpc_port_load(port: int, seconds: int = LOAD_SECONDS, v2: bool = False) -> dict[str, float]:
+def python_grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
+    """The gRPC load as a Python client makes it: 2 processes of grpcio's asyncio client, 4 calls in
+    flight each, each call loop on its own connection. One such process saturates a core before the
+    server does, so on 2 cores this measures the client as much as the server."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
-    clients = [context.Process(target=_grpc_client, args=(port, seconds, 4, results, v2)) for _ in range(2)]
+    clients = [
+        context.Process(target=_python_grpc_client, args=(server.grpc, seconds, 4, results)) for _ in range(2)
+    ]
     for client in clients:
         client.start()
     everything = [x for _ in clients for x in results.get(timeout=seconds + 60)]
@@ -567,6 +616,12 @@ def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
         "V2 off": lambda: serving(ours_image, V2_OFF, grpc_load),
     })  # fmt: skip
     rows += comparison_rows("gRPC", calls["ours"], calls["stock"], "stock", cpu=True)
+    log(f"gRPC load from a Python client, {LOAD_SECONDS}s each, best of 3 in turns: ours, stock")
+    python = best_of({
+        "ours": lambda: serving(ours_image, None, python_grpc_load),
+        "stock": lambda: serving(base_image, None, python_grpc_load),
+    })  # fmt: skip
+    rows += comparison_rows("gRPC from a Python client (grpcio)", python["ours"], python["stock"], "stock")
     # What serving the Open Inference Protocol beside the Seldon protocol costs the Seldon routes
     for name, measured in (("REST", rest), ("gRPC", calls)):
         ours, off = measured["ours"], measured["V2 off"]
@@ -892,10 +947,13 @@ def report(rows: list[Row], notes: list[str], load: tuple[float, float]) -> None
         "virtualenv on the host with `parallel_workers: 0`: its parallel inference pool does not start",
         f"here). {LOAD_SECONDS}s of load from 127.0.0.1 each after a warm-up, the best of 3 runs taken in",
         "turns (the machine is shared: turns spread its drift over every contender). REST: wrk, 2",
-        "threads, 8 connections; gRPC: 2 Python client processes with 4 calls in flight each, on their",
-        "own connections; clients share the machine's cores with the server. The sizing rows measure the",
-        "defaults of builders/sizing.py on our image. The baseline runs stock seldon-core 1.17.1 on its",
-        "own pins (tests/fixtures/baseline_builder/wrapper-lock-1.17.1.txt: gunicorn 20.1, numpy 1,",
+        "threads, 8 connections; gRPC: h2load (nghttp2's HTTP/2 load generator, in C like wrk), 8",
+        "connections with one call in flight each, every answer checked byte for byte; the `from a",
+        "Python client` rows make the same 8 connections from 2 processes of grpcio's asyncio client,",
+        "which take about a core themselves. Clients share the machine's cores with the server. The",
+        "sizing rows measure the defaults of builders/sizing.py on our image. The baseline runs stock",
+        "seldon-core 1.17.1 on its own pins (tests/fixtures/baseline_builder/wrapper-lock-1.17.1.txt:",
+        "gunicorn 20.1, numpy 1,",
         "protobuf 3); ours on the current stack (builders/wrapper-lock.txt), so sizes and the",
         "`new stack vs old pins` rows compare the stacks. Incremental rebuilds are compared with a",
         "cold build by the same tool (tests/bench_incremental.py). Our image serves REST with granian (its",

@@ -214,11 +214,19 @@ def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS, v2: bool = Fa
     return grpc_port_load(server.grpc, seconds, v2)
 
 
-def grpc_port_load(port: int, seconds: int = LOAD_SECONDS, v2: bool = False) -> dict[str, float]:
-    """h2load sends the request as a gRPC message (a 5-byte frame header: not compressed, length) and
-    counts the DATA bytes it gets back. A gRPC error is an HTTP 200 with no message, so every call
-    answered is checked by those bytes: exactly one frame of the answer grpcio gets for the same
-    request, per call."""
+def grpc_one_connection_load(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
+    """The same 8 calls in flight on one connection, as Seldon Core's executor sends a model's calls
+    (one grpc-go ClientConn per host and port): one gRPC process serves them all."""
+    return grpc_port_load(server.grpc, seconds, connections=1)
+
+
+def grpc_port_load(
+    port: int, seconds: int = LOAD_SECONDS, v2: bool = False, connections: int = 8
+) -> dict[str, float]:
+    """8 calls in flight over `connections`. h2load sends the request as a gRPC message (a 5-byte frame
+    header: not compressed, length) and counts the DATA bytes it gets back. A gRPC error is an HTTP 200
+    with no message, so every call answered is checked by those bytes: exactly one frame of the answer
+    grpcio gets for the same request, per call."""
     import grpc
 
     request, method = grpc_request(v2)
@@ -227,8 +235,8 @@ def grpc_port_load(port: int, seconds: int = LOAD_SECONDS, v2: bool = False) -> 
     folder = Path(tempfile.mkdtemp(prefix="s2i-bench-h2load-"))
     try:
         (folder / "request").write_bytes(b"\0" + len(request).to_bytes(4, "big") + request)
-        argv = ["h2load", "--clients=8", "--max-concurrent-streams=1", "--threads=1",
-                f"--duration={seconds}", f"--data={folder / 'request'}",
+        argv = ["h2load", f"--clients={connections}", f"--max-concurrent-streams={8 // connections}",
+                "--threads=1", f"--duration={seconds}", f"--data={folder / 'request'}",
                 "--header=content-type: application/grpc", "--header=te: trailers",
                 f"--log-file={folder / 'calls'}", f"http://127.0.0.1:{port}{method}"]  # fmt: skip
         out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
@@ -622,6 +630,14 @@ def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
         "stock": lambda: serving(base_image, None, python_grpc_load),
     })  # fmt: skip
     rows += comparison_rows("gRPC from a Python client (grpcio)", python["ours"], python["stock"], "stock")
+    log(f"gRPC load on one connection, {LOAD_SECONDS}s each, best of 3 in turns: ours, stock")
+    one = best_of({
+        "ours": lambda: serving(ours_image, None, grpc_one_connection_load),
+        "stock": lambda: serving(base_image, None, grpc_one_connection_load),
+    })  # fmt: skip
+    rows += comparison_rows(
+        "gRPC on one connection (8 calls in flight)", one["ours"], one["stock"], "stock", cpu=True
+    )
     # What serving the Open Inference Protocol beside the Seldon protocol costs the Seldon routes
     for name, measured in (("REST", rest), ("gRPC", calls)):
         ours, off = measured["ours"], measured["V2 off"]

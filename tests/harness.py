@@ -193,9 +193,10 @@ def wait_ready(server: Server, timeout: float, path: str = "/health/ping", poll:
             pass
         if time.monotonic() - checked >= 0.25:  # `docker inspect` takes longer than a fine poll
             checked = time.monotonic()
-            state = docker("inspect", "-f", "{{.State.Running}}", server.container, check=False)
-            if state.stdout.strip() == b"false":
-                raise AssertionError(f"container exited before it was ready:\n{server.logs()}")
+            fields = "{{.State.Running}} exit code {{.State.ExitCode}}, OOM-killed {{.State.OOMKilled}}"
+            state = docker("inspect", "-f", fields, server.container, check=False).stdout.decode().strip()
+            if state.startswith("false "):
+                raise AssertionError(f"container exited before it was ready ({state[6:]}):\n{server.logs()}")
         time.sleep(poll)
     raise AssertionError(f"not ready after {timeout}s:\n{server.logs()}")
 

@@ -225,7 +225,7 @@ def grpc_port_load(
 ) -> dict[str, float]:
     """8 calls in flight over `connections`. h2load sends the request as a gRPC message (a 5-byte frame
     header: not compressed, length) and counts the DATA bytes it gets back. A gRPC error is an HTTP 200
-    with no message, so every call answered is checked by those bytes: exactly one frame of the answer
+    with no message, so the calls are checked by those bytes: exactly one frame as long as the answer
     grpcio gets for the same request, per call."""
     import grpc
 
@@ -964,15 +964,16 @@ def report(rows: list[Row], notes: list[str], load: tuple[float, float]) -> None
         f"here). {LOAD_SECONDS}s of load from 127.0.0.1 each after a warm-up, the best of 3 runs taken in",
         "turns (the machine is shared: turns spread its drift over every contender). REST: wrk, 2",
         "threads, 8 connections; gRPC: h2load (nghttp2's HTTP/2 load generator, in C like wrk), 8",
-        "connections with one call in flight each, every answer checked byte for byte; the `from a",
+        "connections with one call in flight each, every answer's length checked; the `from a",
         "Python client` rows make the same 8 connections from 2 processes of grpcio's asyncio client,",
-        "which take about a core themselves. Clients share the machine's cores with the server. The",
-        "sizing rows measure the defaults of builders/sizing.py on our image. The baseline runs stock",
+        "which take about a core themselves; the `on one connection` rows send the 8 calls on one",
+        "connection, as Seldon Core's executor does. Clients share the machine's cores with the server.",
+        "The sizing rows measure the defaults of builders/sizing.py on our image. The baseline runs stock",
         "seldon-core 1.17.1 on its own pins (tests/fixtures/baseline_builder/wrapper-lock-1.17.1.txt:",
-        "gunicorn 20.1, numpy 1,",
-        "protobuf 3); ours on the current stack (builders/wrapper-lock.txt), so sizes and the",
-        "`new stack vs old pins` rows compare the stacks. Incremental rebuilds are compared with a",
-        "cold build by the same tool (tests/bench_incremental.py). Our image serves REST with granian (its",
+        "gunicorn 20.1, numpy 1, protobuf 3); ours on the current stack (builders/wrapper-lock.txt), so",
+        "sizes and the `new stack vs old pins` rows compare the stacks. Incremental rebuilds are",
+        "compared with a cold build by the same tool (tests/bench_incremental.py). Our image serves REST",
+        "with granian (its",
         "default); the `SELDON_S2I_SERVER=gunicorn` rows serve the same image with gunicorn, and the",
         "framework-ceiling rows a plain Flask app (no wrapper, no model) on each server: the choice of",
         "server and the wrapper's own cost, side by side (docs/serving.md). The `SELDON_S2I_V2=off` rows",

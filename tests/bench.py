@@ -251,12 +251,14 @@ def grpc_port_load(
         raise AssertionError(
             f"h2load: not every gRPC call got the answer ({5 + len(answer)} bytes each):\n{out}"
         )
-    latencies = sorted(int(duration_us) / 1000 for _, status, duration_us in calls if status == "200")
-    return {
-        "rps": answered / seconds,
-        "p50": latencies[len(latencies) // 2],
-        "p99": latencies[int(len(latencies) * 0.99)],
-    }
+    latencies = [int(duration_us) / 1000 for _, status, duration_us in calls if status == "200"]
+    return {"rps": answered / seconds, **percentiles(latencies)}
+
+
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    """The p50 and p99 of the calls' latencies (ms)."""
+    latencies = sorted(latencies)
+    return {"p50": latencies[len(latencies) // 2], "p99": latencies[int(len(latencies) * 0.99)]}
 
 
 def _python_grpc_client(port: int, seconds: float, concurrency: int, results: Any) -> None:
@@ -310,14 +312,10 @@ def python_grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS) -> dic
     everything = [x for _ in clients for x in results.get(timeout=seconds + 60)]
     for client in clients:
         client.join()
-    latencies = sorted(x for x in everything if x >= 0)
+    latencies = [x for x in everything if x >= 0]
     if len(latencies) < len(everything):
         log(f"{len(everything) - len(latencies)} of {len(everything)} gRPC calls failed")
-    return {
-        "rps": len(latencies) / seconds,
-        "p50": latencies[len(latencies) // 2],
-        "p99": latencies[int(len(latencies) * 0.99)],
-    }
+    return {"rps": len(latencies) / seconds, **percentiles(latencies)}
 
 
 @contextlib.contextmanager
@@ -624,20 +622,14 @@ def serving_rows(ours_image: str, base_image: str, source: Path) -> list[Row]:
         "V2 off": lambda: serving(ours_image, V2_OFF, grpc_load),
     })  # fmt: skip
     rows += comparison_rows("gRPC", calls["ours"], calls["stock"], "stock", cpu=True)
-    log(f"gRPC load from a Python client, {LOAD_SECONDS}s each, best of 3 in turns: ours, stock")
-    python = best_of({
-        "ours": lambda: serving(ours_image, None, python_grpc_load),
-        "stock": lambda: serving(base_image, None, python_grpc_load),
-    })  # fmt: skip
-    rows += comparison_rows("gRPC from a Python client (grpcio)", python["ours"], python["stock"], "stock")
-    log(f"gRPC load on one connection, {LOAD_SECONDS}s each, best of 3 in turns: ours, stock")
-    one = best_of({
-        "ours": lambda: serving(ours_image, None, grpc_one_connection_load),
-        "stock": lambda: serving(base_image, None, grpc_one_connection_load),
-    })  # fmt: skip
-    rows += comparison_rows(
-        "gRPC on one connection (8 calls in flight)", one["ours"], one["stock"], "stock", cpu=True
-    )
+    for label, load, cpu in (
+        ("gRPC from a Python client (grpcio)", python_grpc_load, False),
+        ("gRPC on one connection (8 calls in flight)", grpc_one_connection_load, True),
+    ):
+        log(f"{label}, {LOAD_SECONDS}s each, best of 3 in turns: ours, stock")
+        best = best_of({name: (lambda image=image, load=load: serving(image, None, load))
+                        for name, image in (("ours", ours_image), ("stock", base_image))})  # fmt: skip
+        rows += comparison_rows(label, best["ours"], best["stock"], "stock", cpu=cpu)
     # What serving the Open Inference Protocol beside the Seldon protocol costs the Seldon routes
     for name, measured in (("REST", rest), ("gRPC", calls)):
         ours, off = measured["ours"], measured["V2 off"]

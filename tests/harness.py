@@ -196,7 +196,9 @@ def wait_ready(server: Server, timeout: float, path: str = "/health/ping", poll:
             fields = "{{.State.Running}} exit code {{.State.ExitCode}}, OOM-killed {{.State.OOMKilled}}"
             state = docker("inspect", "-f", fields, server.container, check=False).stdout.decode().strip()
             if state.startswith("false "):
-                raise AssertionError(f"container exited before it was ready ({state[6:]}):\n{server.logs()}")
+                raise AssertionError(
+                    f"container exited before it was ready ({state.removeprefix('false ')}):\n{server.logs()}"
+                )
         time.sleep(poll)
     raise AssertionError(f"not ready after {timeout}s:\n{server.logs()}")
 

@@ -25,8 +25,10 @@ on gunicorn and on granian with 2 workers each, so the distance from the wrapper
 shows. BENCH_BUILDS=0 skips the build timings (each image is built once) for a serving-only run.
 
 The loads come from wrk (REST, HTTP/1.1) and h2load (gRPC, HTTP/2), both in C and light beside the
-server, so they measure the server. The gRPC rows `from a Python client` show what one machine of
-grpcio clients sees instead: such a client takes about a core by itself.
+server, so they measure the server. They share the cores with it, and run in the server container's
+CPU cgroup, so that the kernel schedules them as its peers (`run_load`); MLServer runs on the host,
+where they run beside it anyway. The gRPC rows `from a Python client` show what one machine of
+grpcio clients sees instead: such a client takes about a core by itself, and runs on the host.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import datetime
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -158,8 +161,53 @@ def start_to_ready(*images: str) -> list[float]:
     return [statistics.median(times[image]) for image in images]
 
 
+def cpu_cgroups(container: str) -> list[Path]:
+    """The cgroup directories that schedule and count a container's CPU, as the host sees them:
+    cgroup v1's `cpu` and `cpuacct` ones, or v2's one."""
+    pid = harness.docker("inspect", "--format", "{{.State.Pid}}", container).stdout.decode().strip()
+    v1, v2 = [], []
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        if {"cpu", "cpuacct"} & set(controllers.split(",")):
+            v1.append(Path("/sys/fs/cgroup", controllers, path.lstrip("/")))
+        elif not controllers:
+            v2.append(Path("/sys/fs/cgroup", path.lstrip("/")))
+    found = v1 or v2
+    for cgroup in found:
+        if not os.access(cgroup / "cgroup.procs", os.W_OK):
+            raise SystemExit(f"make bench: cannot write {cgroup / 'cgroup.procs'}: the load generators "
+                             "join the server container's CPU cgroup, which needs root")  # fmt: skip
+    return found
+
+
+def run_load(argv: list[str], beside: str | None) -> tuple[str, float]:
+    """Runs a load generator (wrk, h2load): its output and the CPU time it used (µs).
+
+    `beside`: the server's container, whose CPU cgroups the generator joins. The cores are shared,
+    and the kernel schedules a container's cgroup as one entity against the host's processes: a
+    generator outside it, one of few threads in its own group, was seen waiting up to 170 ms while
+    its answers sat in its sockets, and counted that as the server's latency (docs/serving.md). In
+    the cgroup, the generator's threads and the server's are scheduled as peers. Its CPU time is
+    then the container's too: `serving` takes it off."""
+    cgroups = cpu_cgroups(beside) if beside else []
+
+    def join() -> None:  # in the child, before it runs the generator
+        for cgroup in cgroups:
+            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, preexec_fn=join).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return out, used * 1e6
+
+
 def wrk(
-    url: str, body: dict[str, Any] | bytes, seconds: int = LOAD_SECONDS, headers: dict[str, str] | None = None
+    url: str,
+    body: dict[str, Any] | bytes,
+    seconds: int = LOAD_SECONDS,
+    headers: dict[str, str] | None = None,
+    beside: str | None = None,
 ) -> dict[str, float]:
     script = Path(tempfile.mkdtemp()) / "post.lua"
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
@@ -170,7 +218,7 @@ def wrk(
         + "".join(f"wrk.headers['{k}'] = '{v}'\n" for k, v in headers.items())
     )
     argv = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency", "-s", str(script), url]
-    out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+    out, client_cpu_us = run_load(argv, beside)
 
     def latency(label: str) -> float:
         match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -181,11 +229,13 @@ def wrk(
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: .*", out)
     assert rps and not errors and not socket_errors, out
-    return {"rps": float(rps[1]), "p50": latency("50%"), "p99": latency("99%")}
+    latencies = {"p50": latency("50%"), "p99": latency("99%")}
+    return {"rps": float(rps[1]), **latencies, "client_cpu_us": client_cpu_us}
 
 
 def seldon_rest(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
-    return wrk(server.url("/api/v1.0/predictions"), {"data": {"ndarray": ROW}}, seconds)
+    body = {"data": {"ndarray": ROW}}
+    return wrk(server.url("/api/v1.0/predictions"), body, seconds, beside=server.container)
 
 
 def grpc_request(v2: bool) -> tuple[bytes, str]:
@@ -211,17 +261,17 @@ def grpc_load(server: harness.Server, seconds: int = LOAD_SECONDS, v2: bool = Fa
     """A closed-loop gRPC load of 8 calls in flight, one per connection, from h2load (nghttp2's HTTP/2
     load generator, written in C like wrk: the load measures the server, not the client; the gRPC
     server's SO_REUSEPORT sockets share connections, not calls, between its processes)."""
-    return grpc_port_load(server.grpc, seconds, v2)
+    return grpc_port_load(server.grpc, seconds, v2, beside=server.container)
 
 
 def grpc_one_connection_load(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
     """The same 8 calls in flight on one connection, as Seldon Core's executor sends a model's calls
     (one grpc-go ClientConn per host and port): one gRPC process serves them all."""
-    return grpc_port_load(server.grpc, seconds, connections=1)
+    return grpc_port_load(server.grpc, seconds, connections=1, beside=server.container)
 
 
 def grpc_port_load(
-    port: int, seconds: int = LOAD_SECONDS, v2: bool = False, connections: int = 8
+    port: int, seconds: int = LOAD_SECONDS, v2: bool = False, connections: int = 8, beside: str | None = None
 ) -> dict[str, float]:
     """8 calls in flight over `connections`. h2load sends the request as a gRPC message (a 5-byte frame
     header: not compressed, length) and counts the DATA bytes it gets back. A gRPC error is an HTTP 200
@@ -239,7 +289,7 @@ def grpc_port_load(
                 "--threads=1", f"--duration={seconds}", f"--data={folder / 'request'}",
                 "--header=content-type: application/grpc", "--header=te: trailers",
                 f"--log-file={folder / 'calls'}", f"http://127.0.0.1:{port}{method}"]  # fmt: skip
-        out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+        out, client_cpu_us = run_load(argv, beside)
         calls = [line.split("\t") for line in (folder / "calls").read_text().splitlines()]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -252,7 +302,7 @@ def grpc_port_load(
             f"h2load: not every gRPC call got the answer ({5 + len(answer)} bytes each):\n{out}"
         )
     latencies = [int(duration_us) / 1000 for _, status, duration_us in calls if status == "200"]
-    return {"rps": answered / seconds, **percentiles(latencies)}
+    return {"rps": answered / seconds, **percentiles(latencies), "client_cpu_us": client_cpu_us}
 
 
 def percentiles(latencies: list[float]) -> dict[str, float]:
@@ -407,12 +457,12 @@ def v2_binary_body() -> tuple[bytes, dict[str, str]]:
 
 
 def v2_rest(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
-    return wrk(server.url(f"/v2/models/{V2_MODEL}/infer"), MLSERVER_BODY, seconds)
+    return wrk(server.url(f"/v2/models/{V2_MODEL}/infer"), MLSERVER_BODY, seconds, beside=server.container)
 
 
 def v2_rest_binary(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
     body, headers = v2_binary_body()
-    return wrk(server.url(f"/v2/models/{V2_MODEL}/infer"), body, seconds, headers)
+    return wrk(server.url(f"/v2/models/{V2_MODEL}/infer"), body, seconds, headers, server.container)
 
 
 def v2_grpc(server: harness.Server, seconds: int = LOAD_SECONDS) -> dict[str, float]:
@@ -451,14 +501,21 @@ def container_cpu_us(container: str) -> float:
 def serving(
     image: str, env: dict[str, str] | None, load: Callable[[harness.Server], dict[str, float]]
 ) -> dict[str, float]:
-    """The load's figures, plus `cpu_us`: the server's CPU time per request (all its processes). On a
-    shared machine throughput follows whatever else runs; CPU per request barely does."""
+    """`load`'s figures on the image, plus its server CPU time per request (`measured`)."""
     with harness.serve(image, env=env) as server:
-        load(server)  # warm-up: imports, first connections
-        before = container_cpu_us(server.container)
-        result = load(server)
-        used = container_cpu_us(server.container) - before
-        return {**result, "cpu_us": used / (result["rps"] * LOAD_SECONDS)}
+        return measured(server, load)
+
+
+def measured(server: harness.Server, load: Callable[[harness.Server], dict[str, float]]) -> dict[str, float]:
+    """The load's figures after a warm-up (imports, first connections), plus `cpu_us`: the server's
+    CPU time per request, all its processes (less the load generator's, where it ran in the
+    container's cgroup). On a shared machine throughput follows whatever else runs; CPU per
+    request barely does."""
+    load(server)
+    before = container_cpu_us(server.container)
+    result = load(server)
+    used = container_cpu_us(server.container) - before - result.get("client_cpu_us", 0.0)
+    return {**result, "cpu_us": used / (result["rps"] * LOAD_SECONDS)}
 
 
 # A plain Flask app, the framework ceiling: what the wrapper's REST path costs on top of Flask itself.
@@ -512,11 +569,7 @@ def ceiling_server(image: str, server: str) -> Iterator[harness.Server]:
 
 def ceiling_rest(image: str, server: str) -> dict[str, float]:
     with ceiling_server(image, server) as found:
-        seldon_rest(found)  # warm-up
-        before = container_cpu_us(found.container)
-        result = seldon_rest(found)
-        used = container_cpu_us(found.container) - before
-        return {**result, "cpu_us": used / (result["rps"] * LOAD_SECONDS)}
+        return measured(found, seldon_rest)
 
 
 def ceiling_rows(ours_image: str, ours: dict[str, float]) -> list[Row]:
@@ -959,7 +1012,10 @@ def report(rows: list[Row], notes: list[str], load: tuple[float, float]) -> None
         "connections with one call in flight each, every answer's length checked; the `from a",
         "Python client` rows make the same 8 connections from 2 processes of grpcio's asyncio client,",
         "which take about a core themselves; the `on one connection` rows send the 8 calls on one",
-        "connection, as Seldon Core's executor does. Clients share the machine's cores with the server.",
+        "connection, as Seldon Core's executor does. Clients share the machine's cores with the server;",
+        "wrk and h2load run in the server container's CPU cgroup (MLServer: beside them on the host),",
+        "so the kernel schedules them as the server's peers, and their CPU time is taken off the",
+        "server's; the Python client runs on the host.",
         "The sizing rows measure the defaults of builders/sizing.py on our image. The baseline runs stock",
         "seldon-core 1.17.1 on its own pins (tests/fixtures/baseline_builder/wrapper-lock-1.17.1.txt:",
         "gunicorn 20.1, numpy 1, protobuf 3); ours on the current stack (builders/wrapper-lock.txt), so",

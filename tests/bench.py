@@ -185,10 +185,10 @@ def run_load(argv: list[str], beside: str | None) -> tuple[str, float]:
 
     `beside`: the server's container, whose CPU cgroups the generator joins. The cores are shared,
     and the kernel schedules a container's cgroup as one entity against the host's processes: a
-    generator outside it, one of few threads in its own group, was seen waiting up to 170 ms while
-    its answers sat in its sockets, and counted that as the server's latency (docs/serving.md). In
-    the cgroup, the generator's threads and the server's are scheduled as peers. Its CPU time is
-    then the container's too: `serving` takes it off."""
+    generator outside it, one of few threads in its own group, was seen waiting 168 ms while its
+    answers sat in its sockets, and counted that as the server's latency (docs/serving.md). In the
+    cgroup, the generator's threads and the server's are scheduled as peers. Its CPU time is then
+    the container's too: `measured` takes it off."""
     cgroups = cpu_cgroups(beside) if beside else []
 
     def join() -> None:  # in the child, before it runs the generator

@@ -188,7 +188,7 @@ def run_load(argv: list[str], beside: str | None) -> tuple[str, float]:
     generator outside it, one of few threads in its own group, was seen waiting 168 ms while its
     answers sat in its sockets, and counted that as the server's latency (docs/serving.md). In the
     cgroup, the generator's threads and the server's are scheduled as peers. Its CPU time is then
-    the container's too: `measured` takes it off."""
+    the container's too: `with_container_cpu` takes it off."""
     cgroups = cpu_cgroups(beside) if beside else []
 
     def join() -> None:  # in the child, before it runs the generator
@@ -501,12 +501,14 @@ def container_cpu_us(container: str) -> float:
 def serving(
     image: str, env: dict[str, str] | None, load: Callable[[harness.Server], dict[str, float]]
 ) -> dict[str, float]:
-    """`load`'s figures on the image, plus its server CPU time per request (`measured`)."""
+    """`load`'s figures on the image, plus its server CPU time per request (`with_container_cpu`)."""
     with harness.serve(image, env=env) as server:
-        return measured(server, load)
+        return with_container_cpu(server, load)
 
 
-def measured(server: harness.Server, load: Callable[[harness.Server], dict[str, float]]) -> dict[str, float]:
+def with_container_cpu(
+    server: harness.Server, load: Callable[[harness.Server], dict[str, float]]
+) -> dict[str, float]:
     """The load's figures after a warm-up (imports, first connections), plus `cpu_us`: the server's
     CPU time per request, all its processes (less the load generator's, where it ran in the
     container's cgroup). On a shared machine throughput follows whatever else runs; CPU per
@@ -569,7 +571,7 @@ def ceiling_server(image: str, server: str) -> Iterator[harness.Server]:
 
 def ceiling_rest(image: str, server: str) -> dict[str, float]:
     with ceiling_server(image, server) as found:
-        return measured(found, seldon_rest)
+        return with_container_cpu(found, seldon_rest)
 
 
 def ceiling_rows(ours_image: str, ours: dict[str, float]) -> list[Row]:
